@@ -1,0 +1,56 @@
+# The README's commands. Everything runs from a project-local virtualenv,
+# created on first use and refreshed only when pyproject.toml changes.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.streamlab-installed
+PORT   ?= 8888
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k sse"`.
+PYTEST_ARGS ?=
+
+.PHONY: lab test bench lint format strip clean help
+
+help:
+	@echo "make lab    set up, then open JupyterLab on notebooks/"
+	@echo "make test   set up, then run every test and notebook"
+	@echo "make bench  run the benchmarks in benchmarks/"
+	@echo "make lint   run ruff"
+	@echo "make strip  remove outputs from the notebooks"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), sys.version' 2>/dev/null || \
+	  { echo "streamlab needs Python >= 3.10 as '$(PYTHON)' (set PYTHON=/path/to/python3.x)." >&2; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
+	  echo "Could not create a virtualenv: Python's venv module is missing." >&2; \
+	  echo "On Debian/Ubuntu install it with:  sudo apt-get install python3-venv" >&2; exit 1; }
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Jupyter refuses to run as root unless told to (containers, CI, Binder-like hosts).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+strip: $(STAMP)
+	$(BIN)/nbstripout --keep-id notebooks/*.ipynb notebooks/solutions/*.ipynb
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build src/*.egg-info

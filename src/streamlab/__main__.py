@@ -1,0 +1,5 @@
+"""``python -m streamlab`` is the ``streamlab`` command."""
+
+from streamlab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""The ``streamlab`` command line.
+
+Each subcommand lives beside the code it drives and is registered in
+``_SUBCOMMANDS`` as ``name -> "module:function"``; the function receives the
+argparse subparsers object and adds its parser, setting ``func`` to the
+callable that runs it. Modules are imported only when the command line is
+built, never on ``import streamlab``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from streamlab import __version__
+
+_SUBCOMMANDS: dict[str, str] = {
+    "info": "streamlab.cli:add_info_parser",
+    "serve": "streamlab.provider._cli:add_serve_parser",
+}
+
+
+def add_info_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "info",
+        help="show versions and which provider the notebooks will use",
+        description="Show the installed versions and the provider the notebooks will talk to "
+        "(set by STREAMLAB_PROVIDER). API keys are never printed.",
+    )
+    p.set_defaults(func=_run_info)
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    import os
+    from importlib.metadata import PackageNotFoundError, version
+
+    print(f"streamlab {__version__} on Python {sys.version.split()[0]}")
+    for dist in ("openai", "anthropic", "httpx", "starlette", "uvicorn", "ipywidgets", "jupyterlab"):
+        try:
+            print(f"  {dist:<11} {version(dist)}")
+        except PackageNotFoundError:
+            print(f"  {dist:<11} not installed")
+    print(f"provider: {os.environ.get('STREAMLAB_PROVIDER', 'local')} (STREAMLAB_PROVIDER)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamlab",
+        description="streamlab: learn how LLM responses are streamed. "
+        "Run `make lab` in the project folder to open the notebooks.",
+    )
+    parser.add_argument("--version", action="version", version=f"streamlab {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name, target in _SUBCOMMANDS.items():
+        module_name, _, func_name = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:  # keep the CLI usable while a part is missing
+            subparsers.add_parser(name, help=f"(unavailable: {exc})")
+            continue
+        getattr(module, func_name)(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    return int(func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""The project's skeleton: packaging, environment files, the CLI and `make lab`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+from conftest import ROOT, free_port
+
+BIN = Path(sys.executable).parent
+
+
+def _pyproject_requirements() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
+    return {Requirement(r).name.lower(): str(Requirement(r).specifier) for r in reqs}
+
+
+def _environment_requirements(path: Path) -> tuple[dict[str, str], list[str]]:
+    env = yaml.safe_load(path.read_text())
+    pip_lists = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
+    assert len(pip_lists) == 1, f"{path.name}: expected exactly one pip section"
+    reqs, other = {}, []
+    for line in pip_lists[0]:
+        if line.startswith("-"):
+            other.append(line)
+            continue
+        r = Requirement(line)
+        reqs[r.name.lower()] = str(r.specifier)
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    assert any(d.startswith("python") for d in conda), f"{path.name} must pin python"
+    return reqs, other
+
+
+@pytest.mark.parametrize("path", ["environment.yml", "binder/environment.yml"])
+def test_environment_yml_agrees_with_pyproject(path):
+    expected = _pyproject_requirements()
+    found, other = _environment_requirements(ROOT / path)
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    differ = sorted(n for n in set(expected) & set(found) if expected[n] != found[n])
+    assert not (missing or extra or differ), (
+        f"{path} disagrees with pyproject.toml: missing {missing}, extra {extra}, "
+        f"different bounds {[(n, found[n], expected[n]) for n in differ]}"
+    )
+    if path == "environment.yml":
+        assert "-e ." in other, "environment.yml must install streamlab itself (-e .)"
+    else:  # Binder installs the package in postBuild (see NOTES on repo2docker)
+        assert "pip install --no-deps -e ." in (ROOT / "binder/postBuild").read_text()
+
+
+def test_python_floor_matches():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.10"
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "python>=3.10" in env["dependencies"]
+
+
+def test_package_imports_lazily():
+    code = "import sys, streamlab; print(streamlab.__version__); print('starlette' in sys.modules, 'ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    version, heavy = out.stdout.split("\n")[:2]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    assert heavy == "False False", "import streamlab must not load the server or widgets"
+
+
+def test_every_public_name_resolves():
+    import streamlab
+
+    unresolved = []
+    for name in streamlab._EXPORTS:
+        try:
+            getattr(streamlab, name)
+        except (AttributeError, ImportError) as exc:
+            unresolved.append(f"{name}: {exc}")
+    assert not unresolved, "public names that do not resolve:\n" + "\n".join(unresolved)
+    assert set(dir(streamlab)) >= set(streamlab._EXPORTS)
+
+
+def test_unknown_attribute_has_clear_error():
+    import streamlab
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        streamlab.nope  # noqa: B018
+
+
+def test_console_script_help():
+    exe = shutil.which("streamlab", path=str(BIN)) or shutil.which("streamlab")
+    assert exe, "the streamlab console script is not installed"
+    out = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True)
+    assert "usage: streamlab" in out.stdout
+    assert "serve" in out.stdout and "info" in out.stdout
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("streamlab ")
+
+
+def test_info_never_prints_keys():
+    env = {**os.environ, "OPENAI_API_KEY": "sk-secret-123456", "ANTHROPIC_API_KEY": "sk-ant-secret"}
+    out = subprocess.run(
+        [sys.executable, "-m", "streamlab", "info"], capture_output=True, text=True, env=env, check=True
+    )
+    assert "provider:" in out.stdout
+    assert "secret" not in out.stdout + out.stderr
+
+
+def test_make_lab_serves_the_notebooks(tmp_path):
+    """`make lab` (as the README says) starts a server that lists notebooks/."""
+    if not shutil.which("make"):
+        pytest.fail("make is not installed: the README's commands need it")
+    port, token = free_port(), "streamlab-test-token"
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+    }
+    args = f"--no-browser --ServerApp.token={token} --LabApp.news_url=None"
+    proc = subprocess.Popen(
+        ["make", "-s", "lab", f"PORT={port}", f"LAB_ARGS={args}", f"VENV={BIN.parent}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline, listing = time.monotonic() + 60, None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/contents", params={"token": token}, timeout=2)
+                if r.status_code == 200:
+                    listing = r.json()
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        if listing is None:
+            out = proc.stdout.read().decode() if proc.poll() is not None else "(still running)"
+            pytest.fail(f"JupyterLab did not answer on port {port} within 60 s:\n{out[-3000:]}")
+        served = {item["name"] for item in listing["content"]}
+        on_disk = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}
+        assert on_disk and on_disk <= served, f"notebooks/ not served: {on_disk - served}"
+        lab = httpx.get(f"http://127.0.0.1:{port}/lab", params={"token": token}, timeout=10)
+        assert lab.status_code == 200 and "JupyterLab" in lab.text
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
