@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,11 @@ import yaml
 from packaging.requirements import Requirement
 
 from conftest import ROOT, free_port
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 BIN = Path(sys.executable).parent
 
