@@ -1,0 +1,159 @@
+"""Checks for notebook 00, Why streaming.
+
+A streamed response seen by the client is a list of ``(timestamp, delta)``
+pairs: when each piece of text arrived (seconds, e.g. ``time.perf_counter()``)
+and the text. The first deltas of a real stream are often empty (a role
+chunk, a "created" event).
+
+- :func:`check_ttft_and_total`: ``ttft_and_total(start, events)`` returns
+  ``(ttft, total)``: seconds from ``start`` to the first non-empty delta
+  (``None`` if no text arrived) and to the last event.
+- :func:`check_tokens_per_second`: ``tokens_per_second(events)``, the rate of
+  non-empty deltas once text is flowing: (number of non-empty deltas - 1)
+  divided by the time between the first and the last of them (``None`` with
+  fewer than two).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from streamlab.checks._report import Report, run_check
+
+__all__ = ["check_ttft_and_total", "check_tokens_per_second"]
+
+Events = list[tuple[float, str]]
+
+# name, start, events, (ttft, total), hint when it fails
+TIMING_CASES: list[tuple[str, float, Events, tuple[Any, Any], str]] = [
+    (
+        "three deltas",
+        100.0,
+        [(100.3, "Hel"), (100.4, "lo"), (101.0, "!")],
+        (0.3, 1.0),
+        "time to first token is the first delta's timestamp minus start; total is the last one's minus start",
+    ),
+    (
+        "starts at zero",
+        0.0,
+        [(0.25, "A"), (2.0, "B")],
+        (0.25, 2.0),
+        "both times are measured from start",
+    ),
+    (
+        "empty deltas first and last",
+        10.0,
+        [(10.1, ""), (10.5, "Hi"), (11.0, " there"), (12.0, "")],
+        (0.5, 2.0),
+        "an empty delta (a role chunk, a 'created' event) is not a token: time to first token counts "
+        "from the first delta with text; the total still runs to the last event",
+    ),
+    (
+        "no text at all",
+        5.0,
+        [(5.2, ""), (5.3, "")],
+        (None, 0.3),
+        "when no delta has text, time to first token is None",
+    ),
+    (
+        "buffered: one big delta",
+        7.0,
+        [(9.5, "The whole answer at once.")],
+        (2.5, 2.5),
+        "a buffered response is one delta: time to first token equals the total",
+    ),
+]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_fmt(v) for v in value) + ")"
+    return repr(value)
+
+
+def _close(got: Any, want: Any) -> bool:
+    if want is None or got is None:
+        return got is want
+    try:
+        return math.isclose(float(got), want, rel_tol=1e-9, abs_tol=1e-9)
+    except (TypeError, ValueError):
+        return False
+
+
+def check_ttft_and_total(ttft_and_total: Callable[[float, Events], tuple[Any, Any]]) -> bool:
+    """Exercise 0.1: time to first token and total time from (timestamp, delta) pairs."""
+
+    def body(r: Report) -> None:
+        for name, start, events, want, hint in TIMING_CASES:
+            got = ttft_and_total(start, list(events))
+            if not (isinstance(got, (tuple, list)) and len(got) == 2):
+                r.expect(False, f"return a pair (ttft, total); for {name!r} got {got!r}")
+                continue
+            ok = _close(got[0], want[0]) and _close(got[1], want[1])
+            if (
+                not ok
+                and got[0] is not None
+                and got[1] is not None
+                and _close(got[1], events[-1][0])
+            ):
+                hint = "subtract start: these are durations, not timestamps"
+            r.expect(
+                ok,
+                f"events {name!r} (start={start}, {events}): expected {want}, "
+                f"got {_fmt(got)}. Hint: {hint}",
+            )
+
+    return run_check("Exercise 0.1: time to first token and total time", body)
+
+
+# name, events, rate, hint when it fails
+RATE_CASES: list[tuple[str, Events, Any, str]] = [
+    (
+        "steady",
+        [(1.0, "a"), (1.5, "b"), (2.0, "c")],
+        2.0,
+        "two intervals of 0.5 s between three tokens: 2 tokens per second",
+    ),
+    (
+        "slow start",
+        [(0.0, ""), (3.0, "a"), (3.1, "b"), (3.2, "c"), (3.3, "d"), (3.4, "e")],
+        10.0,
+        "the wait for the first token is not part of the rate: count from the first delta with text",
+    ),
+    (
+        "empty deltas at the end",
+        [(1.0, "a"), (1.2, "b"), (1.4, "c"), (5.0, "")],
+        10.0,
+        "empty deltas are not tokens, and a late empty event (the end of the stream) does not slow the rate",
+    ),
+    (
+        "one token",
+        [(0.5, ""), (1.0, "all")],
+        None,
+        "with fewer than two tokens there is no rate: None",
+    ),
+]
+
+
+def check_tokens_per_second(tokens_per_second: Callable[[Events], Any]) -> bool:
+    """Exercise 0.2: the rate at which tokens arrive once text is flowing."""
+
+    def body(r: Report) -> None:
+        for name, events, want, hint in RATE_CASES:
+            try:
+                got = tokens_per_second(list(events))
+            except ZeroDivisionError:
+                r.expect(
+                    False, f"events {name!r} {events}: your code divided by zero. Hint: {hint}"
+                )
+                continue
+            r.expect(
+                _close(got, want),
+                f"events {name!r} {events}: expected {want}, got {_fmt(got)}. Hint: {hint}",
+            )
+
+    return run_check("Exercise 0.2: tokens per second", body)

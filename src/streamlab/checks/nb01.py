@@ -1,0 +1,177 @@
+"""Checks for notebook 01, Raw chunked HTTP.
+
+- :func:`check_decode_chunked`: ``decode_chunked(body) -> bytes`` undoes
+  ``Transfer-Encoding: chunked`` on the bytes after the response headers.
+- :func:`check_utf8_pieces`: ``utf8_pieces(chunks)`` yields text as byte
+  chunks arrive, never garbling a UTF-8 character split between two chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from streamlab.checks._report import Report, run_check
+
+__all__ = ["check_decode_chunked", "check_utf8_pieces"]
+
+ALPHABET = b"abcdefghijklmnopqrstuvwxyz"
+
+# name, chunked body, decoded body, hint when it fails
+CHUNKED_CASES: list[tuple[str, bytes, bytes, str]] = [
+    (
+        "two chunks",
+        b"5\r\nHello\r\n7\r\n, world\r\n0\r\n\r\n",
+        b"Hello, world",
+        "each chunk is a size line, the data, then '\\r\\n'; a chunk of size 0 ends the body",
+    ),
+    (
+        "only the last chunk",
+        b"0\r\n\r\n",
+        b"",
+        "a body can be empty: its first chunk already has size 0",
+    ),
+    (
+        "sizes of 16 and 26 bytes",
+        b"10\r\n" + ALPHABET[:16] + b"\r\n1a\r\n" + ALPHABET + b"\r\n0\r\n\r\n",
+        ALPHABET[:16] + ALPHABET,
+        "chunk sizes are hexadecimal: '10' is 16 bytes and '1a' is 26; int(size, 16)",
+    ),
+    (
+        "upper-case hex",
+        b"1A\r\n" + ALPHABET + b"\r\n0\r\n\r\n",
+        ALPHABET,
+        "hex digits may be upper or lower case",
+    ),
+    (
+        "CRLF inside the data",
+        b"9\r\nline1\r\nok\r\n3\r\n\r\n!\r\n0\r\n\r\n",
+        b"line1\r\nok\r\n!",
+        "read exactly `size` bytes of data after the size line: the data itself may contain '\\r\\n'",
+    ),
+    (
+        "chunk extension",
+        b"5;name=value\r\nHello\r\n0\r\n\r\n",
+        b"Hello",
+        "a size line may carry an extension after ';' (like '5;name=value'): ignore it",
+    ),
+    (
+        "trailer fields",
+        b"5\r\nHello\r\n0\r\nX-Checksum: abc\r\n\r\n",
+        b"Hello",
+        "after the size-0 chunk, trailer header lines may follow before the final blank line: "
+        "they are not part of the body",
+    ),
+    (
+        "UTF-8 split across chunks",
+        b"4\r\ncaf\xc3\r\n3\r\n\xa9 !\r\n0\r\n\r\n",
+        "café !".encode(),
+        "return bytes, joined as they came; decoding text is a separate step (exercise 1.2)",
+    ),
+]
+
+
+def _attempt(r: Report, fn: Callable, args: tuple, what: str, hint: str) -> tuple[bool, Any]:
+    try:
+        return True, fn(*args)
+    except NotImplementedError:
+        raise
+    except Exception as exc:
+        r.expect(False, f"{what}: your code raised {type(exc).__name__}: {exc}. Hint: {hint}")
+        return False, None
+
+
+def check_decode_chunked(decode_chunked: Callable[[bytes], bytes]) -> bool:
+    """Exercise 1.1: decode a chunked body by hand."""
+
+    def body(r: Report) -> None:
+        for name, raw, want, hint in CHUNKED_CASES:
+            ok, got = _attempt(r, decode_chunked, (raw,), f"body {name!r} {raw!r}", hint)
+            if not ok:
+                continue
+            if isinstance(got, str):
+                r.expect(
+                    False,
+                    f"body {name!r}: return bytes, not str ({got!r}); decoding text is "
+                    "a separate step (exercise 1.2)",
+                )
+                continue
+            r.expect(
+                got == want, f"body {name!r} {raw!r}: expected {want!r}, got {got!r}. Hint: {hint}"
+            )
+
+    return run_check("Exercise 1.1: decode a chunked body", body)
+
+
+TEXT = "Grüße, 世界! 👋 ok"
+
+
+def check_utf8_pieces(utf8_pieces: Callable[[Iterable[bytes]], Iterable[str]]) -> bool:
+    """Exercise 1.2: text from byte chunks, piece by piece, UTF-8 safe."""
+
+    def body(r: Report) -> None:
+        # Incremental: the first piece comes out before the second chunk is read.
+        taken: list[bytes] = []
+
+        def reads() -> Iterator[bytes]:
+            for chunk in (b"Hello ", b"w\xc3\xb6rld"):
+                taken.append(chunk)
+                yield chunk
+
+        pieces = utf8_pieces(reads())
+        if pieces is None:
+            r.expect(False, "utf8_pieces returned None: yield the text of each chunk")
+            return
+        first = next(iter(pieces), None)
+        r.expect(
+            first == "Hello " and len(taken) == 1,
+            "yield each chunk's text as soon as the chunk arrives (use `yield` inside the loop "
+            f"over chunks): the first piece should be 'Hello ', before the next chunk is read; "
+            f"got {first!r} after reading {len(taken)} chunk(s)",
+        )
+
+        data = TEXT.encode()
+        splits = [[data[:i], data[i:]] for i in range(1, len(data))]
+        splits.append([data[i : i + 1] for i in range(len(data))])
+        problem = None
+        for chunks in splits:
+            ok, got = _attempt(
+                r,
+                lambda c: list(utf8_pieces(iter(c))),
+                (chunks,),
+                f"chunks {chunks!r}",
+                "a chunk can end in the middle of a character: decoding each chunk "
+                "on its own fails there. Use codecs.getincrementaldecoder('utf-8')()",
+            )
+            if not ok:
+                problem = "raised"
+                break
+            if not (isinstance(got, list) and all(isinstance(p, str) for p in got)):
+                problem = f"yield str pieces; got {got!r}"
+                break
+            text = "".join(got)
+            if text != TEXT:
+                where = (
+                    " + ".join(repr(c) for c in chunks)
+                    if len(chunks) == 2
+                    else "one byte at a time"
+                )
+                if "\ufffd" in text:
+                    why = (
+                        "a character cut between two chunks came out as '\ufffd': decoding each "
+                        "chunk on its own cannot see the rest of it. Keep the incomplete bytes "
+                        "for the next chunk: codecs.getincrementaldecoder('utf-8')() does that"
+                    )
+                elif len(text) < len(TEXT):
+                    why = (
+                        "characters are missing: errors='ignore' drops a character cut between two "
+                        "chunks. Keep the incomplete bytes for the next chunk instead"
+                    )
+                else:
+                    why = "the pieces joined should be exactly the text sent"
+                problem = f"chunks {where}: joined text {text!r}, expected {TEXT!r}. Hint: {why}"
+                break
+        if problem != "raised":
+            r.expect(problem is None, problem or "")
+
+    return run_check("Exercise 1.2: UTF-8 safe text from chunks", body)

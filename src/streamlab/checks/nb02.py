@@ -1,0 +1,412 @@
+"""Checks for notebook 02, Server-Sent Events by hand.
+
+- :func:`check_parser` tests a learner's incremental SSE parser
+  (``parse_events(chunks)``, a generator of events) on tricky streams, each fed
+  whole, one byte at a time and split in two at every position.
+- :func:`check_spot_the_bug` asks for one stream that breaks each of the three
+  hand-written parsers :func:`parser_a`, :func:`parser_b` and :func:`parser_c`,
+  which have the bugs most often seen in real SSE clients.
+
+Events may be dicts or objects (such as ``streamlab.ServerSentEvent``) with
+``event``, ``data``, ``id`` and ``retry``: ``event`` defaults to
+``"message"``, ``id`` is the last event id in force (``""`` or ``None`` when
+there is none), ``retry`` the reconnection time in milliseconds in force
+(``None`` until the server sets one).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from streamlab.checks._report import Report, run_check
+
+__all__ = [
+    "check_parser",
+    "check_spot_the_bug",
+    "parser_a",
+    "parser_b",
+    "parser_c",
+    "reference_parser",
+]
+
+Event = tuple[str, str, str, Any]  # event, data, id, retry
+
+
+class _Fields:
+    """The field rules of the SSE format, one complete line at a time."""
+
+    def __init__(self) -> None:
+        self.last_id = ""
+        self.retry: int | None = None
+        self.event = ""
+        self.data: list[str] = []
+
+    def line(self, line: str) -> dict | None:
+        if line == "":  # blank line: dispatch the event, if it has data
+            event = None
+            if self.data:
+                event = {
+                    "event": self.event or "message",
+                    "data": "\n".join(self.data),
+                    "id": self.last_id,
+                    "retry": self.retry,
+                }
+            self.event, self.data = "", []
+            return event
+        if line.startswith(":"):  # a comment
+            return None
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self.data.append(value)
+        elif name == "event":
+            self.event = value
+        elif name == "id":
+            if "\0" not in value:
+                self.last_id = value
+        elif name == "retry":
+            if value.isascii() and value.isdigit():
+                self.retry = int(value)
+        return None
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _lines(buffer: str, pending_cr: bool) -> tuple[list[str], str, bool]:
+    """Complete lines in ``buffer``, the unfinished rest, and whether it ended on a CR."""
+    if pending_cr and buffer.startswith("\n"):
+        buffer = buffer[1:]  # the LF of a CRLF split across two reads
+    lines, start, pending_cr = [], 0, False
+    for m in _LINE_END.finditer(buffer):
+        lines.append(buffer[start : m.start()])
+        start = m.end()
+        pending_cr = m.group() == "\r" and start == len(buffer)
+    return lines, buffer[start:], pending_cr
+
+
+def reference_parser(chunks: Iterable[bytes]) -> Iterator[dict]:
+    """A correct (if unhurried) parser: the answer the checks compare with."""
+    fields, decoder = _Fields(), codecs.getincrementaldecoder("utf-8")("replace")
+    buffer, pending_cr = "", False
+    for chunk in chunks:
+        lines, buffer, pending_cr = _lines(buffer + decoder.decode(chunk), pending_cr)
+        for line in lines:
+            if (event := fields.line(line)) is not None:
+                yield event
+
+
+def parser_a(chunks: Iterable[bytes]) -> Iterator[dict]:
+    """Hand-written parser A: decodes carefully, then splits each read into lines."""
+    fields, decoder = _Fields(), codecs.getincrementaldecoder("utf-8")("replace")
+    for chunk in chunks:
+        text = decoder.decode(chunk)
+        for line in text.split("\n"):
+            event = fields.line(line.rstrip("\r"))
+            if event is not None:
+                yield event
+
+
+def parser_b(chunks: Iterable[bytes]) -> Iterator[dict]:
+    """Hand-written parser B: keeps a buffer across reads, lets Python find the lines."""
+    fields, decoder = _Fields(), codecs.getincrementaldecoder("utf-8")("replace")
+    buffer = ""
+    for chunk in chunks:
+        buffer += decoder.decode(chunk)
+        lines = buffer.splitlines(keepends=True)
+        buffer = ""
+        if lines and not lines[-1].endswith(("\r", "\n")):
+            buffer = lines.pop()  # the last line is not finished yet
+        for line in lines:
+            event = fields.line(line.rstrip("\r\n"))
+            if event is not None:
+                yield event
+
+
+def parser_c(chunks: Iterable[bytes]) -> Iterator[dict]:
+    """Hand-written parser C: keeps a buffer across reads and splits on CR, LF, CRLF."""
+    fields = _Fields()
+    buffer, pending_cr = "", False
+    for chunk in chunks:
+        text = chunk.decode("utf-8", errors="replace")
+        lines, buffer, pending_cr = _lines(buffer + text, pending_cr)
+        for line in lines:
+            event = fields.line(line)
+            if event is not None:
+                yield event
+
+
+# ---------------------------------------------------------------------------
+# Exercise 2.1: the learner's parser
+
+
+def _norm(event: Any) -> Event:
+    if isinstance(event, Mapping):
+        get = event.get
+    else:
+
+        def get(name: str) -> Any:
+            return getattr(event, name, None)
+
+    return (get("event"), get("data"), get("id") or "", get("retry"))
+
+
+def _show(events: list[Event]) -> str:
+    parts = []
+    for event, data, id_, retry in events:
+        extra = (f", id={id_!r}" if id_ else "") + (
+            f", retry={retry!r}" if retry is not None else ""
+        )
+        parts.append(f"({event!r}, {data!r}{extra})")
+    return "[" + ", ".join(parts) + "]"
+
+
+# name, stream, expected (event, data, id, retry) tuples, hint when it fails
+CASES: list[tuple[str, bytes, list[Event], str]] = [
+    (
+        "one event",
+        b"data: hello\n\n",
+        [("message", "hello", "", None)],
+        "an event is its field lines followed by a blank line; its type defaults to 'message'",
+    ),
+    (
+        "two typed events",
+        b"event: greeting\ndata: hi\n\nevent: farewell\ndata: bye\n\n",
+        [("greeting", "hi", "", None), ("farewell", "bye", "", None)],
+        "the `event:` field sets the type of this event only; reset it after each blank line",
+    ),
+    (
+        "multi-line data",
+        b"data: line one\ndata: line two\n\n",
+        [("message", "line one\nline two", "", None)],
+        "several data lines make one event: join their values with '\\n'",
+    ),
+    (
+        "CRLF line ends",
+        b"data: a\r\ndata: b\r\n\r\n",
+        [("message", "a\nb", "", None)],
+        "lines may end with '\\r\\n': the '\\r' is part of the line end, not of the value",
+    ),
+    (
+        "CR line ends",
+        b"data: a\rdata: b\r\r",
+        [("message", "a\nb", "", None)],
+        "a lone '\\r' also ends a line",
+    ),
+    (
+        "comments",
+        b": keep-alive\ndata: x\n: another comment\n\n",
+        [("message", "x", "", None)],
+        "a line starting with ':' is a comment: skip it",
+    ),
+    (
+        "one leading space removed",
+        b"data:  two spaces\ndata:none\n\n",
+        [("message", " two spaces\nnone", "", None)],
+        "remove only one space after the colon (and none if there is none)",
+    ),
+    (
+        "colon in the value",
+        b"data: a: b\n\n",
+        [("message", "a: b", "", None)],
+        "split a line at its first colon only",
+    ),
+    (
+        "field with no colon",
+        b"data\ndata: x\n\n",
+        [("message", "\nx", "", None)],
+        "a line with no colon is a field name with an empty value",
+    ),
+    (
+        "empty data is not dispatched",
+        b"event: ping\n\n: just a comment\n\ndata: real\n\n",
+        [("message", "real", "", None)],
+        "a block with no data line dispatches nothing (and forgets its event type)",
+    ),
+    (
+        "ids",
+        b"id: 1\ndata: a\n\ndata: b\n\nid: 2\n\ndata: c\n\nid\ndata: d\n\n",
+        [
+            ("message", "a", "1", None),
+            ("message", "b", "1", None),
+            ("message", "c", "2", None),
+            ("message", "d", "", None),
+        ],
+        "the id stays in force for later events until a new `id:` (an empty one resets it), "
+        "even when its own block has no data",
+    ),
+    (
+        "id containing NUL",
+        b"id: 5\ndata: a\n\nid: 6\x00\ndata: b\n\n",
+        [("message", "a", "5", None), ("message", "b", "5", None)],
+        "an id containing the NUL character '\\0' is ignored",
+    ),
+    (
+        "retry",
+        b"retry: 3000\n\ndata: a\n\nretry: soon\ndata: b\n\nretry: 1500\ndata: c\n\n",
+        [("message", "a", "", 3000), ("message", "b", "", 3000), ("message", "c", "", 1500)],
+        "`retry:` sets the reconnection time (an int, in ms) only when its value is all ASCII digits; "
+        "it stays in force, even when its block has no data",
+    ),
+    (
+        "unknown field",
+        b"foo: bar\ndata: x\n\n",
+        [("message", "x", "", None)],
+        "ignore fields you do not know",
+    ),
+    (
+        "unfinished last event",
+        b"data: a\n\ndata: never finished\n",
+        [("message", "a", "", None)],
+        "an event without its blank line at the end of the stream is discarded",
+    ),
+    (
+        "UTF-8 text",
+        "data: café ✓ 世界\n\n".encode(),
+        [("message", "café ✓ 世界", "", None)],
+        "the stream is UTF-8; a character split across two reads must still come out whole "
+        "(decode complete lines, or use an incremental decoder)",
+    ),
+    (
+        "JSON with U+2028",
+        'data: {"text": "a\u2028b"}\n\n'.encode(),
+        [("message", '{"text": "a\u2028b"}', "", None)],
+        "only '\\r\\n', '\\r' and '\\n' end a line; str.splitlines() also splits on U+2028 and "
+        "other characters that may appear inside JSON",
+    ),
+]
+
+
+def _feedings(stream: bytes) -> Iterator[tuple[str, list[bytes]]]:
+    yield "fed whole", [stream]
+    for i in range(1, len(stream)):
+        yield f"split into two reads {stream[:i]!r} + {stream[i:]!r}", [stream[:i], stream[i:]]
+    yield "fed one byte at a time", [stream[i : i + 1] for i in range(len(stream))]
+
+
+def _split_hint(chunks: list[bytes], got: list[Event]) -> str:
+    """What usually goes wrong when a stream parses whole but not when split."""
+    if any("\ufffd" in str(data) for _, data, _, _ in got):
+        return (
+            "a UTF-8 character cut across two reads came out as '\ufffd': decode complete lines, "
+            "or decode with codecs.getincrementaldecoder('utf-8')()"
+        )
+    if len(chunks) == 2 and chunks[0].endswith(b"\r") and chunks[1].startswith(b"\n"):
+        return "a '\\r' at the end of one read and a '\\n' at the start of the next are one line end, not two"
+    return (
+        "a line can be cut across two reads: keep the unfinished end of each read in a buffer "
+        "until its line end arrives"
+    )
+
+
+def _run(parse: Callable, chunks: list[bytes]) -> list[Event]:
+    return [_norm(e) for e in parse(iter(chunks))]
+
+
+_SHOWN = 4  # failing streams described in full; the rest are named
+
+
+def check_parser(parse_events: Callable[[Iterable[bytes]], Iterable[Any]]) -> bool:
+    """Exercise 2.1: ``parse_events(chunks)`` yields the events of a byte stream, incrementally."""
+
+    def body(r: Report) -> None:
+        # Incremental: the first event must come out before the next read is taken.
+        taken = []
+
+        def reads():
+            for chunk in (b"data: first\n\n", b"data: second\n\n"):
+                taken.append(chunk)
+                yield chunk
+
+        events = parse_events(reads())
+        if events is None:
+            r.expect(
+                False, "parse_events returned None: yield each event (or return a list of them)"
+            )
+            return
+        first = next(iter(events), None)
+        r.expect(
+            first is not None and len(taken) == 1,
+            "yield each event as soon as its blank line has arrived (use `yield` inside the loop "
+            "over chunks): yours read the whole stream before giving the first event",
+        )
+        failures: list[str] = []
+        for name, stream, want, hint in CASES:
+            for how, chunks in _feedings(stream):
+                try:
+                    got = _run(parse_events, chunks)
+                except NotImplementedError:
+                    raise
+                except Exception as exc:  # the learner's error, with the stream that caused it
+                    failures.append(
+                        f"stream {name!r} {how}: your parser raised "
+                        f"{type(exc).__name__}: {exc}. Hint: {hint}"
+                    )
+                    break
+                if got != want:
+                    why = hint if len(chunks) == 1 else _split_hint(chunks, got)
+                    failures.append(
+                        f"stream {name!r} {how}: expected {_show(want)}, got {_show(got)}. "
+                        f"Hint: {why}"
+                    )
+                    break  # one failure per stream is enough to act on
+        r.checked += len(CASES) - len(failures)
+        for problem in failures[:_SHOWN]:
+            r.expect(False, problem)
+        if len(failures) > _SHOWN:
+            r.checked += len(failures) - _SHOWN - 1
+            names = ", ".join(f.split("'")[1] for f in failures[_SHOWN:])
+            r.expect(
+                False,
+                f"{len(failures) - _SHOWN} more streams fail too ({names}): fix the above first",
+            )
+
+    return run_check("Exercise 2.1: an incremental SSE parser", body)
+
+
+# ---------------------------------------------------------------------------
+# Exercise 2.2: spot the bug
+
+_BUGGY = {"A": parser_a, "B": parser_b, "C": parser_c}
+
+
+def check_spot_the_bug(breaks_a: Any, breaks_b: Any, breaks_c: Any) -> bool:
+    """Exercise 2.2: for each buggy parser, a stream (a list of reads) it gets wrong."""
+
+    def body(r: Report) -> None:
+        answers = {"A": breaks_a, "B": breaks_b, "C": breaks_c}
+        if all(a is None or a is NotImplemented or a is Ellipsis for a in answers.values()):
+            raise NotImplementedError
+        for name, chunks in answers.items():
+            if isinstance(chunks, (bytes, bytearray)):
+                r.expect(
+                    False,
+                    f"parser {name}: give a list of reads such as [b'data: he', b'llo\\n\\n'], "
+                    "not one bytes object",
+                )
+                continue
+            if not (
+                isinstance(chunks, (list, tuple))
+                and chunks
+                and all(isinstance(c, bytes) for c in chunks)
+            ):
+                r.expect(
+                    False,
+                    f"parser {name}: the answer should be a list of bytes objects, "
+                    f"one per network read; got {chunks!r}",
+                )
+                continue
+            want = [_norm(e) for e in reference_parser(list(chunks))]
+            got = [_norm(e) for e in _BUGGY[name](list(chunks))]
+            r.expect(
+                got != want,
+                f"parser {name} reads {list(chunks)!r} correctly, as {_show(want)}: "
+                "look again at how it finds lines or decodes bytes, and what a "
+                "network read can cut in two",
+            )
+
+    return run_check("Exercise 2.2: spot the bug", body)
