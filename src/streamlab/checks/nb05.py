@@ -1,0 +1,155 @@
+"""Checks for notebook 05: Anthropic streaming and a provider-neutral stream.
+
+The checks feed the learner's functions real SDK event objects (built with
+the SDKs' own pydantic models, exactly what ``stream=True`` yields) from all
+three stream shapes, including the awkward ones: the Chat usage chunk with no
+choices, the role-only first chunk, Anthropic tool-use JSON deltas, and the
+Responses ``output_text.done`` event that repeats the whole text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from streamlab.checks._report import Report, run_check
+
+__all__ = ["sample_events", "check_text_of", "check_finish_of"]
+
+_RESPONSE = {
+    "id": "resp_1",
+    "object": "response",
+    "created_at": 0,
+    "model": "m",
+    "output": [],
+    "parallel_tool_calls": True,
+    "tool_choice": "auto",
+    "tools": [],
+}
+
+
+def _chunk(delta: dict[str, Any] | None, finish: str | None = None, *, usage: bool = False) -> Any:
+    from openai.types.chat import ChatCompletionChunk
+
+    body: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "m",
+        "choices": [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    if usage:
+        body["usage"] = {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
+    return ChatCompletionChunk.model_validate(body)
+
+
+def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
+    """``(description, SDK event, text it carries, how the answer finished)`` for each case."""
+    from anthropic.types import RawMessageStreamEvent  # noqa: F401  (ensures anthropic is importable)
+    from anthropic.types import (
+        RawContentBlockDeltaEvent,
+        RawContentBlockStartEvent,
+        RawContentBlockStopEvent,
+        RawMessageDeltaEvent,
+        RawMessageStartEvent,
+        RawMessageStopEvent,
+    )
+    from openai.types.responses import (
+        ResponseCompletedEvent,
+        ResponseCreatedEvent,
+        ResponseIncompleteEvent,
+        ResponseTextDeltaEvent,
+        ResponseTextDoneEvent,
+    )
+
+    text_ids = {"item_id": "msg_1", "output_index": 0, "content_index": 0, "logprobs": []}
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "m",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 1},
+    }
+
+    def a_delta(delta: dict[str, Any]) -> Any:
+        return RawContentBlockDeltaEvent.model_validate({"type": "content_block_delta", "index": 0, "delta": delta})
+
+    def a_stop(reason: str) -> Any:
+        return RawMessageDeltaEvent.model_validate(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": reason, "stop_sequence": None},
+                "usage": {"output_tokens": 5},
+            }
+        )
+
+    return [
+        # OpenAI Responses
+        ("a Responses response.created event", ResponseCreatedEvent.model_validate(
+            {"type": "response.created", "sequence_number": 0, "response": {**_RESPONSE, "status": "in_progress"}}), None, None),
+        ("a Responses response.output_text.delta event", ResponseTextDeltaEvent.model_validate(
+            {"type": "response.output_text.delta", "sequence_number": 4, "delta": "Hel", **text_ids}), "Hel", None),
+        ("a Responses response.output_text.done event (it repeats the whole text)", ResponseTextDoneEvent.model_validate(
+            {"type": "response.output_text.done", "sequence_number": 9, "text": "Hello", **text_ids}), None, None),
+        ("a Responses response.completed event", ResponseCompletedEvent.model_validate(
+            {"type": "response.completed", "sequence_number": 12, "response": {**_RESPONSE, "status": "completed"}}), None, "stop"),
+        ("a Responses response.incomplete event (max_output_tokens reached)", ResponseIncompleteEvent.model_validate(
+            {"type": "response.incomplete", "sequence_number": 12, "response": {
+                **_RESPONSE, "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}}), None, "length"),
+        # OpenAI Chat Completions
+        ("the first Chat chunk (role only, content None)", _chunk({"role": "assistant", "content": None}), None, None),
+        ("a Chat chunk with content", _chunk({"content": "lo"}), "lo", None),
+        ("a Chat chunk with finish_reason 'stop'", _chunk({}, "stop"), None, "stop"),
+        ("a Chat chunk with finish_reason 'length'", _chunk({}, "length"), None, "length"),
+        ("the Chat usage chunk (choices == [])", _chunk(None, usage=True), None, None),
+        # Anthropic Messages
+        ("an Anthropic message_start event", RawMessageStartEvent.model_validate(
+            {"type": "message_start", "message": message}), None, None),
+        ("an Anthropic content_block_start event", RawContentBlockStartEvent.model_validate(
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}), None, None),
+        ("an Anthropic text_delta", a_delta({"type": "text_delta", "text": " wor"}), " wor", None),
+        ("an Anthropic input_json_delta (tool-use arguments, not answer text)",
+         a_delta({"type": "input_json_delta", "partial_json": '{"city": "Par'}), None, None),
+        ("an Anthropic content_block_stop event", RawContentBlockStopEvent.model_validate(
+            {"type": "content_block_stop", "index": 0}), None, None),
+        ("an Anthropic message_delta with stop_reason 'end_turn'", a_stop("end_turn"), None, "stop"),
+        ("an Anthropic message_delta with stop_reason 'max_tokens'", a_stop("max_tokens"), None, "length"),
+        ("an Anthropic message_stop event", RawMessageStopEvent.model_validate({"type": "message_stop"}), None, None),
+    ]
+
+
+def _each(report: Report, fn: Callable[[Any], Any], column: int, what: str) -> None:
+    for case in sample_events():
+        description, event, want = case[0], case[1], case[column]
+        try:
+            got = fn(event)
+        except NotImplementedError:
+            raise
+        except Exception as exc:
+            report.expect(False, f"for {description} your function raised {type(exc).__name__}: {exc}")
+            continue
+        if got == "" and want is None:
+            got = None  # "" and None both mean "no text here"
+        report.expect(got == want, f"for {description} it should return {want!r}, not {got!r}" + (
+            "" if want is None or column != 2 else f" ({what})"))
+
+
+def check_text_of(text_of: Callable[[Any], str | None]) -> bool:
+    """Exercise 5.1: ``text_of(event)`` returns the answer text an event carries, or None."""
+
+    def body(report: Report) -> None:
+        _each(report, text_of, 2, "the text delta")
+
+    return run_check("Exercise 5.1: text from any stream", body)
+
+
+def check_finish_of(finish_of: Callable[[Any], str | None]) -> bool:
+    """Exercise 5.2: ``finish_of(event)`` returns "stop", "length" or None."""
+
+    def body(report: Report) -> None:
+        _each(report, finish_of, 3, "how the answer ended")
+
+    return run_check("Exercise 5.2: why the answer ended", body)
