@@ -1,0 +1,217 @@
+"""The local simulated provider, and the switch to a real one.
+
+A real HTTP server that streams exactly like OpenAI and Anthropic, so every
+lesson runs offline with the real ``openai`` and ``anthropic`` SDKs, unchanged.
+Answers are readable English from a small built-in corpus, deterministic for
+a (prompt, seed): the same request gives the same text streamed or not, on
+all three APIs.
+
+Running it
+==========
+
+In a notebook::
+
+    import streamlab
+    server = streamlab.serve()            # background thread, free port
+    client = server.openai()              # openai.OpenAI pointed at it
+    server.base_url, server.openai_base_url
+    server.stop()                         # or: with streamlab.serve() as server: ...
+
+    provider = streamlab.get_provider()   # what the notebooks use (see below)
+    client = provider.openai(); model = provider.model
+
+From a shell: ``streamlab serve [--host 127.0.0.1] [--port 8765] [--ttft-ms 300]
+[--tokens-per-second 30] [--jitter-ms 15] [--seed 0] [--fast] [--api-key KEY]``.
+
+As an ASGI app (tests): ``create_app(ttft_ms=0, tokens_per_second=0, jitter_ms=0)``.
+
+``serve(host="127.0.0.1", port=0, *, ttft_ms=300, tokens_per_second=30,
+jitter_ms=15, seed=0, api_key=None) -> LocalServer``. ``LocalServer`` has
+``base_url`` ("http://127.0.0.1:PORT", for Anthropic), ``openai_base_url``
+(base_url + "/v1"), ``openai(**kw)``, ``async_openai(**kw)``,
+``anthropic(**kw)``, ``async_anthropic(**kw)`` (real SDK clients with a dummy
+key), ``stats`` (``active_generations`` is 0 when nothing streams), ``stop()``
+and is a context manager.
+
+Endpoints
+=========
+
+``POST /v1/responses``          OpenAI Responses API, ``stream`` true or false.
+    Events: response.created, response.in_progress, response.output_item.added,
+    response.content_part.added, response.output_text.delta (one per token),
+    response.output_text.done, response.content_part.done,
+    response.output_item.done, response.completed; every event has
+    ``sequence_number`` from 0 and an ``event:`` line. When
+    ``max_output_tokens`` cuts the answer the last event is
+    ``response.incomplete`` (status "incomplete", incomplete_details.reason
+    "max_output_tokens"), as with the real API.
+``POST /v1/chat/completions``   Chat Completions: ``chat.completion.chunk`` per
+    token (first carries the role), finish_reason "stop" or "length",
+    ``stream_options={"include_usage": True}`` adds a last chunk with
+    ``choices: []`` and the usage, then ``data: [DONE]``. Honours
+    ``max_completion_tokens``/``max_tokens``, ``stop``, ``seed``.
+``POST /v1/messages``           Anthropic Messages: message_start,
+    content_block_start, ping, content_block_delta (text_delta) ...,
+    content_block_stop, message_delta (stop_reason end_turn / max_tokens /
+    stop_sequence, usage), message_stop. Honours ``max_tokens``,
+    ``stop_sequences``.
+``GET /v1/models``, ``GET /v1/models/{id}``  a model list both SDKs parse.
+``GET /streamlab/stats``        generation counters (JSON).
+
+The model name is echoed back; any name works.
+
+JSON output: Responses ``text={"format": {"type": "json_schema", "name": ...,
+"schema": {...}}}`` or ``{"type": "json_object"}``; Chat ``response_format``
+(same two kinds); Anthropic ``output_config={"format": {"type": "json_schema",
+"schema": {...}}}``. The answer is valid JSON matching the schema (object
+with properties/required, array with items/minItems/maxItems, string with
+enum/format/maxLength, number, integer with minimum/maximum, boolean, null,
+enum, const, anyOf, ``$ref`` to ``$defs``), streamed as text deltas, so
+``client.responses.parse(text_format=MyModel)`` works. A max-tokens cut
+leaves JSON unfinished, exactly like a real model.
+
+Length: the answer is 4-6 sentences (~70-110 tokens); a prompt that says
+"short"/"brief" gets 2, "one sentence" gets 1, "detailed"/"long"/"story" gets 9.
+Usage: input tokens counted from the last user message (plus system /
+instructions), output tokens = the number of deltas streamed.
+
+Per-request controls (HTTP headers)
+===================================
+
+Send them with the SDKs' ``extra_headers={...}`` (real providers ignore them)::
+
+    client.responses.create(model=..., input=..., stream=True,
+        extra_headers={"x-streamlab-ttft-ms": "0", "x-streamlab-fault": "drop-after=5"})
+
+``x-streamlab-ttft-ms: MS``              time to first token (server default 300)
+``x-streamlab-tokens-per-second: N``     pace; 0 = as fast as possible (default 30)
+``x-streamlab-jitter-ms: MS``            random ± per token (default 15)
+``x-streamlab-seed: N``                  generation seed (default 0; Chat's ``seed`` too)
+``x-streamlab-fault: SPEC``              inject a fault; SPEC is one of:
+
+- ``drop-after=N``      close the connection after N events (SSE events counted
+  from 0, so ``drop-after=0`` sends headers and no event). SDK: a connection
+  error while iterating (``httpx.RemoteProtocolError``-based
+  ``openai.APIConnectionError`` / ``anthropic.APIConnectionError``).
+- ``error-after=N``     after N events send the provider's mid-stream error
+  and end the stream: Responses an ``error`` event then ``response.failed``
+  (handed to you as events), Chat a payload with a top-level ``"error"``
+  (``openai.APIError`` raised), Anthropic ``event: error`` overloaded_error
+  (``anthropic.APIStatusError`` with status 200).
+- ``stall-after=N;seconds=S``  pause S seconds (default 30) after N events, then
+  go on: longer than the client's read timeout gives ``APITimeoutError``.
+- ``status=429;retry-after=S``  HTTP 429 rate_limit body (``RateLimitError``)
+  with ``retry-after`` (omit it and no header is sent).
+- ``status=500`` / ``status=503`` / ``status=529``  InternalServerError;
+  Anthropic: 503 ``ServiceUnavailableError``, 529 ``OverloadedError``.
+  Any 4xx/5xx works. Options: ``;retry-after-ms=MS``,
+  ``;should-retry=true|false`` (the ``x-should-retry`` header both SDKs obey).
+- ``slow-headers=S``    wait S seconds before sending the response headers.
+- ``tiny-writes=N``     write the stream N bytes at a time (default 3), cutting
+  lines and UTF-8 characters; ``;delay-ms=MS`` waits between writes.
+
+Any fault takes ``;times=K``: apply it only to the first K attempts, read
+from the SDKs' ``x-stainless-retry-count`` header, so
+``status=429;retry-after=0;times=1`` fails once and then succeeds on the SDK's
+own retry. Join several faults with commas:
+``tiny-writes=2,error-after=8``. Status faults and slow headers also apply
+to non-streamed requests; the others only to streams. A bad header value is
+a 400 that names it.
+
+Non-streamed requests wait as long as the stream would take (ttft + all
+tokens), then answer at once: the cost of buffering is visible.
+
+Errors and keys: bad requests (invalid JSON, missing model/input/messages/
+max_tokens, wrong types) get the provider's 400 body and an unknown path its
+404 (Anthropic shape under /v1/messages, OpenAI elsewhere), so the SDKs raise
+``BadRequestError`` / ``NotFoundError``. Any API key is accepted unless the
+server was started with ``api_key=``; then a wrong or missing key gets the
+provider's 401 (``AuthenticationError``); both ``Authorization: Bearer`` and
+``x-api-key`` are accepted. Keys are never printed.
+
+A client that disconnects cancels its generation at once (no task is left
+running: ``server.stats["active_generations"]`` returns to 0).
+
+Lesson endpoints
+================
+
+``GET /lesson/chunked?chunk_size=5&delay_ms=200&text=...``
+    ``text/plain`` sent with ``Transfer-Encoding: chunked``, no SSE framing,
+    ``chunk_size`` bytes per HTTP chunk. The default text contains "café", ☕
+    and 🚀, and 5-byte chunks split words and both multi-byte characters.
+
+``GET /lesson/events?count=10&delay_ms=500&retry_ms=1000&drop_after=K&drop_every=K``
+    A plain SSE feed. Opens with a comment and a ``retry:`` field; events
+    ``id: 1`` .. ``id: count`` with JSON data ``{"n": N, "text": " word"}``;
+    a ``: keep-alive`` comment before every 4th event; ends with
+    ``event: done`` / ``data: end``. ``Last-Event-ID: N`` (header, or
+    ``?last_event_id=N``) resumes at N+1; once N >= count the answer is
+    ``204 No Content`` (an EventSource stops reconnecting). ``drop_after=K``
+    cuts the first connection (no Last-Event-ID) after K events, so the
+    client must reconnect and resume; ``drop_every=K`` cuts every connection.
+
+``WS /lesson/ws``  two-way generation. Client -> server (JSON text frames):
+    ``{"type": "generate", "prompt": "...", "max_tokens"?: N, "ttft_ms"?: MS,
+    "tokens_per_second"?: N, "seed"?: N}``, ``{"type": "stop"}``,
+    ``{"type": "feedback", "text": "..."}``. Server -> client:
+    ``{"type": "start", "topic", "tone"}``, ``{"type": "delta", "text"}``,
+    ``{"type": "ack", "text", "applied": {...}, "generating": bool}`` for
+    feedback, ``{"type": "done", "reason": "stop" | "length" | "client_stop"
+    | "superseded", ...}``, ``{"type": "error", "message"}``. Feedback steers
+    the rest of the answer from the next sentence (current one for tone):
+    a topic word ("ocean", "space", "coffee", "garden", "cooking", "http",
+    "streaming") switches topic; "shorter"/"wrap up" ends after the current
+    sentence; "longer"/"more" adds three sentences; "excited", "calm",
+    "shout", "normal" change the tone. A new ``generate`` supersedes the
+    running one.
+
+Choosing the provider: ``get_provider()``
+=========================================
+
+``STREAMLAB_PROVIDER=local|openai|anthropic``: default ``local`` even when
+API keys are set. ``STREAMLAB_BASE_URL`` (or ``OPENAI_BASE_URL`` with
+``STREAMLAB_PROVIDER=openai``) points at any OpenAI-compatible server (Ollama,
+vLLM, LM Studio); ``STREAMLAB_MODEL`` overrides the model name. ``Provider``
+has ``kind``, ``is_local``, ``model``, ``anthropic_model``, ``openai()``,
+``async_openai()``, ``anthropic()``, ``async_anthropic()`` and ``server``
+(the shared LocalServer, started once per process, for local). A real
+provider without its key raises ``ProviderConfigError`` saying which
+variable to set.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "serve": "streamlab.provider.server",
+    "LocalServer": "streamlab.provider.server",
+    "create_app": "streamlab.provider.app",
+    "get_provider": "streamlab.provider.switch",
+    "Provider": "streamlab.provider.switch",
+    "ProviderConfigError": "streamlab.provider.switch",
+    "Settings": "streamlab.provider.config",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'streamlab.provider' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from streamlab.provider.app import create_app
+    from streamlab.provider.config import Settings
+    from streamlab.provider.server import LocalServer, serve
+    from streamlab.provider.switch import Provider, ProviderConfigError, get_provider

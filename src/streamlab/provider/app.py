@@ -1,0 +1,149 @@
+"""The Starlette application: routes, API-key check, provider-shaped errors."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from streamlab.provider import lessons
+from streamlab.provider.anthropic_messages import create_message
+from streamlab.provider.config import Settings
+from streamlab.provider.faults import Flavor, ProviderError
+from streamlab.provider.openai_chat import create_chat_completion
+from streamlab.provider.openai_responses import create_response
+from streamlab.provider.streaming import Stats
+
+log = logging.getLogger("streamlab.provider")
+
+Handler = Callable[[Request], Awaitable[Any]]
+
+MODELS = ("streamlab-local", "streamlab-local-json")
+
+
+def flavor_for(path: str) -> Flavor:
+    """Anthropic's error shape under /v1/messages, OpenAI's everywhere else."""
+    return "anthropic" if path.startswith("/v1/messages") else "openai"
+
+
+def _presented_key(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key is None:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+    return key
+
+
+def check_key(request: Request) -> None:
+    """Any key is fine unless the server was started with one (never echo keys)."""
+    expected = request.app.state.settings.api_key
+    if expected is None:
+        return
+    got = _presented_key(request)
+    if got is None or not hmac.compare_digest(got.encode(), expected.encode()):
+        if flavor_for(request.url.path) == "anthropic":
+            msg = "invalid x-api-key"
+        elif got is None:
+            msg = ("You didn't provide an API key. You need to provide your API key in an Authorization "
+                   "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+        else:
+            msg = "Incorrect API key provided. This local server was started with --api-key; use that key."
+        raise ProviderError(401, msg, code="invalid_api_key")
+
+
+def api(handler: Handler) -> Callable[[Request], Awaitable[Any]]:
+    """Wrap an endpoint: key check, and every error in the provider's shape."""
+
+    async def endpoint(request: Request) -> Any:
+        flavor = flavor_for(request.url.path)
+        try:
+            check_key(request)
+            return await handler(request)
+        except ProviderError as exc:
+            return exc.response(flavor)
+        except Exception:  # a bug here must still look like the provider, not a traceback
+            log.exception("streamlab provider: unexpected error on %s", request.url.path)
+            return ProviderError(500, "The local provider failed unexpectedly (see the server log).").response(flavor)
+
+    return endpoint
+
+
+async def list_models(request: Request) -> Any:
+    # One shape that both SDKs accept: OpenAI's fields and Anthropic's together.
+    data = [_model(m) for m in MODELS]
+    return JSONResponse({"object": "list", "data": data, "has_more": False,
+                         "first_id": data[0]["id"], "last_id": data[-1]["id"]})
+
+
+async def get_model(request: Request) -> Any:
+    return JSONResponse(_model(request.path_params["model"]))
+
+
+def _model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 1767225600, "owned_by": "streamlab",
+            "type": "model", "display_name": name.replace("-", " ").title(), "created_at": "2026-01-01T00:00:00Z"}
+
+
+async def stats(request: Request) -> Response:
+    return JSONResponse(request.app.state.stats.as_dict())
+
+
+async def index(request: Request) -> Response:
+    base = str(request.base_url).rstrip("/")
+    return JSONResponse({
+        "name": "streamlab local provider",
+        "openai_base_url": f"{base}/v1",
+        "anthropic_base_url": base,
+        "endpoints": ["POST /v1/responses", "POST /v1/chat/completions", "POST /v1/messages",
+                      "GET /v1/models", "GET /lesson/chunked", "GET /lesson/events", "WS /lesson/ws",
+                      "GET /streamlab/stats"],
+        "help": "python -c 'import streamlab.provider; help(streamlab.provider)'",
+    })
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    flavor = flavor_for(request.url.path)
+    if exc.status_code == 404:
+        msg = f"Invalid URL ({request.method} {request.url.path}): no such endpoint on the local provider."
+    elif exc.status_code == 405:
+        msg = f"Method {request.method} is not allowed on {request.url.path}."
+    else:
+        msg = str(exc.detail)
+    return ProviderError(exc.status_code, msg).response(flavor)
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
+    """The local provider as an ASGI app (for tests, or any ASGI server).
+
+    Pass a ``Settings`` or its fields as keywords: ``ttft_ms``,
+    ``tokens_per_second``, ``jitter_ms``, ``seed``, ``api_key``.
+    """
+    if settings is None:
+        settings = Settings(**overrides)
+    elif overrides:
+        raise TypeError("pass either settings= or keyword settings, not both")
+    routes = [
+        Route("/", index),
+        Route("/v1/responses", api(create_response), methods=["POST"]),
+        Route("/v1/chat/completions", api(create_chat_completion), methods=["POST"]),
+        Route("/v1/messages", api(create_message), methods=["POST"]),
+        Route("/v1/models", api(list_models), methods=["GET"]),
+        Route("/v1/models/{model:path}", api(get_model), methods=["GET"]),
+        Route("/streamlab/stats", stats),
+        Route("/lesson/chunked", lessons.chunked),
+        Route("/lesson/events", lessons.events),
+        WebSocketRoute("/lesson/ws", lessons.websocket_generate),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app.state.settings = settings
+    app.state.stats = Stats()
+    return app

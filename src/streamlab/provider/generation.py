@@ -1,0 +1,369 @@
+"""Deterministic, offline text and JSON generation for the local provider.
+
+No model is involved: answers are assembled from a small built-in corpus of
+English sentences, chosen and ordered by a random generator seeded with the
+prompt and the seed. The same (prompt, seed) always gives the same answer, on
+every endpoint, streamed or not, which is what lets a lesson compare them.
+
+Text is cut into *token-sized* pieces (``tokenize``): a word with its leading
+space, punctuation on its own, long words split in two, roughly what a real
+tokenizer produces. Usage counts are counts of these pieces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+# Topics: keywords that select them, and the sentences they are built from.
+CORPUS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "streaming": (
+        ("stream", "token", "sse", "latency", "delta", "llm", "model", "event"),
+        (
+            "Streaming sends each token to the reader as soon as the model produces it.",
+            "The first token usually arrives long before the whole answer is ready.",
+            "A buffered response makes the user wait for the last word before showing the first.",
+            "Each chunk on the wire carries a small piece of text called a delta.",
+            "Server-Sent Events frame every delta as a few lines of plain text.",
+            "The client joins the deltas in order to rebuild the full answer.",
+            "Time to first token is the number people notice most.",
+            "A stream can stop early, so the client must handle a partial answer.",
+            "Usage figures arrive at the very end, after the last piece of text.",
+        ),
+    ),
+    "http": (
+        ("http", "chunk", "header", "server", "request", "socket", "network", "tcp"),
+        (
+            "An HTTP response can be sent in chunks when its length is unknown in advance.",
+            "Headers travel first, and the body follows in as many pieces as needed.",
+            "The network is free to split or merge those pieces on the way.",
+            "A careful reader buffers bytes until a whole line has arrived.",
+            "A long pause between chunks looks exactly like a dead connection.",
+            "Timeouts protect the client from waiting forever on a silent server.",
+            "A proxy that buffers the body can quietly turn a stream into a single reply.",
+            "Closing the connection early is how a client says it is no longer listening.",
+        ),
+    ),
+    "ocean": (
+        ("ocean", "sea", "wave", "water", "fish", "beach", "tide", "whale"),
+        (
+            "The ocean covers most of the surface of our planet.",
+            "Waves carry energy across thousands of kilometres of open water.",
+            "Tides rise and fall twice a day, pulled by the moon.",
+            "Whales sing songs that can travel for hundreds of kilometres.",
+            "Sunlight fades quickly below the first few hundred metres.",
+            "Coral reefs shelter a quarter of all known marine species.",
+            "Sailors once read the colour of the water to find their way.",
+            "The deepest trench is deeper than the tallest mountain is high.",
+        ),
+    ),
+    "coffee": (
+        ("coffee", "tea", "cafe", "café", "espresso", "breakfast", "drink", "cup"),
+        (
+            "A good café smells of roasted beans and warm bread.",
+            "Espresso is brewed by forcing hot water through finely ground coffee.",
+            "Tea and coffee have been traded around the world for centuries.",
+            "A slow pour over a paper filter gives a clean and gentle cup.",
+            "Milk foamed to the right texture makes a smooth and glossy top.",
+            "Most of the flavour comes from how the beans were roasted.",
+            "Many people drink their first cup before they have said a word.",
+            "Fresh water and a clean grinder matter more than an expensive machine.",
+        ),
+    ),
+    "space": (
+        ("space", "star", "planet", "moon", "rocket", "orbit", "galaxy", "mars"),
+        (
+            "Light from the nearest star takes more than four years to reach us.",
+            "A rocket must reach great speed to stay in orbit around the Earth.",
+            "The moon always shows the same face to our planet.",
+            "Mars has the tallest volcano known in the solar system.",
+            "Our galaxy holds hundreds of billions of stars.",
+            "Astronauts exercise every day to keep their bones strong in orbit.",
+            "Telescopes in space see clearly above the blur of the atmosphere.",
+            "A day on Venus lasts longer than its year.",
+        ),
+    ),
+    "garden": (
+        ("garden", "plant", "flower", "tree", "seed", "soil", "grow", "vegetable"),
+        (
+            "A garden grows best in soil that is rich and well drained.",
+            "Seeds need warmth, water and patience before they sprout.",
+            "Tomatoes love the sun and a steady supply of water.",
+            "Bees visit flowers and carry pollen from one plant to the next.",
+            "Old leaves turn into compost that feeds next year's plants.",
+            "Pruning in winter helps fruit trees grow strong new branches.",
+            "A small herb garden fits on a sunny windowsill.",
+            "Weeds are simply plants growing where nobody planned them.",
+        ),
+    ),
+    "cooking": (
+        ("cook", "cooking", "recipe", "bread", "soup", "kitchen", "bake", "food", "pasta"),
+        (
+            "A simple soup starts with onions cooked slowly in a little oil.",
+            "Bread needs time for the dough to rise and develop flavour.",
+            "Salt brings out the taste of almost every dish.",
+            "Fresh pasta cooks in only a few minutes in boiling water.",
+            "A sharp knife is safer than a dull one in the kitchen.",
+            "Tasting as you go is the habit of every good cook.",
+            "Roasting vegetables makes them sweet and golden at the edges.",
+            "A recipe is a starting point, not a set of strict rules.",
+        ),
+    ),
+}
+DEFAULT_TOPICS = ("streaming", "ocean", "space", "garden", "coffee", "cooking")
+TOPICS = tuple(CORPUS)
+
+_TOKEN_RE = re.compile(r" ?[^\W\d_]+| ?\d{1,3}| ?[^\w\s]+|\s+|_+")
+_WORD_RE = re.compile(r"[a-zé]+")
+
+
+def tokenize(text: str) -> list[str]:
+    """Cut text into token-sized pieces whose concatenation is exactly ``text``.
+
+    Words keep their leading space (" stream"), punctuation stands alone and
+    words longer than eight letters are split after their sixth character,
+    roughly like a real BPE tokenizer would.
+    """
+    pieces: list[str] = []
+    for m in _TOKEN_RE.finditer(text):
+        piece = m.group()
+        if len(piece) > 8 and piece.strip().isalpha():
+            pieces += [piece[:6], piece[6:]]
+        else:
+            pieces.append(piece)
+    assert "".join(pieces) == text, "tokenize must not lose characters"
+    return pieces
+
+
+def count_tokens(text: str) -> int:
+    """How many tokens ``tokenize`` makes of ``text`` (used for usage figures)."""
+    return len(tokenize(text)) if text else 0
+
+
+def rng_for(prompt: str, seed: int) -> random.Random:
+    """A random generator that depends only on (prompt, seed), in every process."""
+    digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def pick_topic(text: str, rng: random.Random | None = None) -> str | None:
+    """The corpus topic whose keywords appear in ``text`` first, else None."""
+    words = _WORD_RE.findall(text.lower())
+    for word in words:
+        for topic, (keywords, _) in CORPUS.items():
+            if any(word.startswith(k) for k in keywords):
+                return topic
+    return None
+
+
+def requested_sentences(prompt: str, rng: random.Random) -> int:
+    """How long the answer should be: the prompt may ask for short or long."""
+    p = prompt.lower()
+    if re.search(r"\b(one sentence|single sentence|one line|a word|yes or no)\b", p):
+        return 1
+    if re.search(r"\b(short|brief|briefly|quick|concise|tl;dr)\b", p):
+        return 2
+    if re.search(r"\b(long|detailed|in detail|essay|explain at length|story)\b", p):
+        return 9
+    return rng.randint(4, 6)
+
+
+@dataclass
+class Composer:
+    """An endless supply of sentences on a topic, in a deterministic order.
+
+    The WebSocket lesson steers it while it runs (``topic``, ``tone``); the
+    HTTP endpoints take a fixed number of sentences from it.
+    """
+
+    rng: random.Random
+    topic: str
+    tone: str = "plain"  # plain | excited | calm | shouting
+    _queue: list[str] = field(default_factory=list)
+
+    def next_sentence(self) -> str:
+        if not self._queue:
+            self._queue = list(CORPUS[self.topic][1])
+            self.rng.shuffle(self._queue)
+        sentence = self._queue.pop()
+        if self.tone == "excited":
+            sentence = sentence[:-1] + "!"
+        elif self.tone == "shouting":
+            sentence = sentence.upper()
+        elif self.tone == "calm":
+            sentence = sentence[0].lower() + sentence[1:]
+            sentence = "Gently, " + sentence
+        return sentence
+
+    def switch_topic(self, topic: str) -> None:
+        if topic != self.topic:
+            self.topic = topic
+            self._queue = []
+
+
+def composer_for(prompt: str, seed: int) -> Composer:
+    rng = rng_for(prompt, seed)
+    topic = pick_topic(prompt) or DEFAULT_TOPICS[rng.randrange(len(DEFAULT_TOPICS))]
+    return Composer(rng=rng, topic=topic)
+
+
+def generate_text(prompt: str, seed: int = 0) -> str:
+    """The full answer to ``prompt`` for ``seed``: a few sentences on its topic."""
+    composer = composer_for(prompt, seed)
+    n = requested_sentences(prompt, composer.rng)
+    return " ".join(composer.next_sentence() for _ in range(n))
+
+
+# -- JSON output --------------------------------------------------------------
+
+
+class SchemaError(ValueError):
+    """The JSON schema in the request cannot be satisfied or is malformed."""
+
+
+def generate_json(schema: dict[str, Any] | None, prompt: str, seed: int = 0) -> str:
+    """Valid JSON text: a value matching ``schema``, or a generic object if None.
+
+    Supports the subset structured outputs use: object (properties, required),
+    array (items, minItems, maxItems), string (enum, format, maxLength),
+    number, integer (minimum, maximum), boolean, null, enum, const,
+    anyOf/oneOf (first branch), type lists and ``$ref`` to ``#/$defs/...``.
+    """
+    rng = rng_for(prompt, seed)
+    topic = pick_topic(prompt) or DEFAULT_TOPICS[rng.randrange(len(DEFAULT_TOPICS))]
+    if schema is None:  # json_object mode: any object is fine, make it useful
+        sentences = list(CORPUS[topic][1])
+        rng.shuffle(sentences)
+        value: Any = {"topic": topic, "summary": sentences[0], "points": sentences[1:4]}
+    else:
+        value = _value(schema, schema, rng, topic, "value", depth=0)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if ref is None:
+        return node
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        raise SchemaError(f"unsupported $ref {ref!r}: only local refs like '#/$defs/Name' work")
+    target: Any = root
+    for part in ref[2:].split("/"):
+        if not isinstance(target, dict) or part not in target:
+            raise SchemaError(f"$ref {ref!r} points nowhere in the schema")
+        target = target[part]
+    return _resolve(target, root)
+
+
+def _value(node: Any, root: dict[str, Any], rng: random.Random, topic: str, name: str, depth: int) -> Any:
+    if depth > 12:
+        raise SchemaError("schema nests deeper than 12 levels (recursive $ref?)")
+    if node is True or node == {}:
+        return _string(rng, topic, name, {})
+    if not isinstance(node, dict):
+        raise SchemaError(f"schema for {name!r} must be an object, got {type(node).__name__}")
+    node = _resolve(node, root)
+    if "const" in node:
+        return node["const"]
+    if "enum" in node:
+        choices = node["enum"]
+        if not isinstance(choices, list) or not choices:
+            raise SchemaError(f"enum for {name!r} must be a non-empty list")
+        return choices[rng.randrange(len(choices))]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in node:
+            branches = [b for b in node[key] if _resolve(b, root).get("type") != "null"] or node[key]
+            return _value(branches[0], root, rng, topic, name, depth + 1)
+    kind = node.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None:
+        kind = "object" if "properties" in node else "array" if "items" in node else "string"
+    if kind == "object":
+        props = node.get("properties", {})
+        if not isinstance(props, dict):
+            raise SchemaError(f"properties of {name!r} must be an object")
+        required = node.get("required", list(props))
+        missing = [r for r in required if r not in props]
+        if missing:
+            raise SchemaError(f"{name!r} requires {missing} but does not define them in properties")
+        return {k: _value(v, root, rng, topic, k, depth + 1) for k, v in props.items()}
+    if kind == "array":
+        lo = int(node.get("minItems", 2))
+        hi = int(node.get("maxItems", max(lo, 3)))
+        if hi < lo:
+            raise SchemaError(f"{name!r}: maxItems {hi} < minItems {lo}")
+        n = rng.randint(lo, min(hi, lo + 3))
+        item = node.get("items", {"type": "string"})
+        singular = name[:-1] if name.endswith("s") else name
+        return [_value(item, root, rng, topic, singular, depth + 1) for _ in range(n)]
+    if kind == "string":
+        return _string(rng, topic, name, node)
+    if kind == "integer":
+        lo = _bound(node, "minimum", "exclusiveMinimum", 1, +1)
+        hi = _bound(node, "maximum", "exclusiveMaximum", lo + 99, -1)
+        if hi < lo:
+            raise SchemaError(f"{name!r}: no integer between {lo} and {hi}")
+        return rng.randint(lo, hi)
+    if kind == "number":
+        lo = float(node.get("minimum", 0.0))
+        hi = float(node.get("maximum", lo + 100.0))
+        return round(rng.uniform(lo, hi), 2)
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    raise SchemaError(f"unsupported type {kind!r} for {name!r}")
+
+
+def _bound(node: dict[str, Any], inclusive: str, exclusive: str, default: int, step: int) -> int:
+    if inclusive in node:
+        v = float(node[inclusive])
+        return math.ceil(v) if step > 0 else math.floor(v)
+    if exclusive in node:
+        v = float(node[exclusive])
+        return math.floor(v) + 1 if step > 0 else math.ceil(v) - 1
+    return default
+
+
+def _string(rng: random.Random, topic: str, name: str, node: dict[str, Any]) -> str:
+    fmt = node.get("format")
+    lname = name.lower()
+    if fmt == "date" or lname.endswith("date"):
+        s = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    elif fmt == "date-time":
+        s = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z"
+    elif fmt == "email" or "email" in lname:
+        s = f"{rng.choice(['ada', 'grace', 'alan', 'linus', 'barbara'])}@example.com"
+    elif fmt in ("uri", "url") or lname in ("url", "uri", "link", "website"):
+        s = f"https://example.com/{topic}/{rng.randint(1, 999)}"
+    elif fmt == "uuid" or lname in ("id", "uuid"):
+        s = "%08x-%04x-4%03x-a%03x-%012x" % (
+            rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
+            rng.getrandbits(12), rng.getrandbits(48),
+        )
+    else:
+        words = [w for w in _WORD_RE.findall(" ".join(CORPUS[topic][1]).lower()) if len(w) > 3]
+        if lname in ("name", "title", "label", "heading") or lname.endswith("name"):
+            s = " ".join(rng.choice(words).capitalize() for _ in range(2))
+        elif lname in ("word", "keyword", "tag", "category", "tags", "keywords"):
+            s = rng.choice(words)
+        else:
+            s = rng.choice(CORPUS[topic][1])
+    max_len = node.get("maxLength")
+    if isinstance(max_len, int) and len(s) > max_len:
+        s = s[:max_len]
+    min_len = node.get("minLength")
+    if isinstance(min_len, int) and len(s) < min_len:
+        s = s + "x" * (min_len - len(s))
+    return s
+
+
+def iter_tokens(text: str) -> Iterator[str]:
+    """The token-sized deltas of ``text``, in order."""
+    yield from tokenize(text)

@@ -1,0 +1,173 @@
+"""OpenAI Responses API: ``POST /v1/responses``, streamed and not.
+
+Streamed events, in the real order, each with ``sequence_number`` from 0::
+
+    response.created, response.in_progress,
+    response.output_item.added, response.content_part.added,
+    response.output_text.delta (one per token) ...,
+    response.output_text.done, response.content_part.done,
+    response.output_item.done,
+    response.completed      (or response.incomplete when max_output_tokens cut it)
+
+Each event is sent with an ``event:`` line naming its type, as the real API
+does (the SDK dispatches on the JSON ``type`` field). There is no ``[DONE]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from starlette.requests import Request
+
+from streamlab.sse import encode_event
+from streamlab.provider.common import (
+    Answer, controls, field, json_body, last_user_text, make_answer, new_id, now, positive_int, text_of,
+)
+from streamlab.provider.faults import ProviderError, stream_error_frame
+from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
+
+
+def _prompt(body: dict[str, Any]) -> str:
+    value = field(body, "input", (str, list), required=True)
+    if isinstance(value, str):
+        return value
+    if not value:
+        raise ProviderError(400, "Invalid 'input': empty array. Expected at least one input item.",
+                            param="input", code="empty_array")
+    return last_user_text(value, "input")
+
+
+def _text_format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None, dict[str, Any]]:
+    text = field(body, "text", dict, default={})
+    fmt = text.get("format") or {"type": "text"}
+    if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):
+        raise ProviderError(400, "Invalid 'text.format': expected type 'text', 'json_object' or 'json_schema'.",
+                            param="text.format")
+    if fmt["type"] == "json_schema":
+        if not isinstance(fmt.get("schema"), dict):
+            raise ProviderError(400, "Missing required parameter: 'text.format.schema'.",
+                                param="text.format.schema", code="missing_required_parameter")
+        return "json_schema", fmt["schema"], fmt
+    return (None if fmt["type"] == "text" else fmt["type"]), None, fmt
+
+
+async def create_response(request: Request) -> Any:
+    body = await json_body(request)
+    model = field(body, "model", str, required=True)
+    prompt = _prompt(body)
+    instructions = field(body, "instructions", (str, list))
+    max_out = positive_int(body, "max_output_tokens")
+    stream = field(body, "stream", bool, default=False)
+    json_mode, schema, fmt = _text_format(body)
+    c = controls(request)
+    answer = make_answer(prompt, c.seed, max_tokens=max_out, json_mode=json_mode, schema=schema,
+                         context=instructions if isinstance(instructions, str) else "")
+    ids = {"resp": new_id("resp"), "msg": new_id("msg")}
+    base = _base(body, model, max_out, fmt, ids["resp"])
+    if not stream:
+        return DelayedJSON(_final(base, answer, ids["msg"]), len(answer.tokens), c)
+
+    def on_error(k: int) -> bytes:
+        failed = {**base, "status": "failed",
+                  "error": {"code": "server_error", "message": "The server had an error while processing "
+                            "your request. (simulated by streamlab)"}}
+        return stream_error_frame("responses", k) + _event({"type": "response.failed", "response": failed}, k + 1)
+
+    return FrameStream(_frames(base, answer, ids["msg"]), len(answer.tokens), c, on_error=on_error,
+                       rng_seed=c.seed)
+
+
+def _base(body: dict[str, Any], model: str, max_out: int | None, fmt: dict[str, Any], resp_id: str) -> dict[str, Any]:
+    return {
+        "id": resp_id,
+        "object": "response",
+        "created_at": now(),
+        "status": "in_progress",
+        "background": False,
+        "completed_at": None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": max_out,
+        "max_tool_calls": None,
+        "model": model,
+        "output": [],
+        "parallel_tool_calls": True,
+        "previous_response_id": body.get("previous_response_id"),
+        "reasoning": {"effort": None, "summary": None},
+        "service_tier": "default",
+        "store": bool(body.get("store", True)),
+        "temperature": body.get("temperature", 1.0),
+        "text": {"format": fmt, "verbosity": "medium"},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": body.get("top_p", 1.0),
+        "truncation": "disabled",
+        "usage": None,
+        "user": None,
+        "metadata": body.get("metadata") or {},
+    }
+
+
+def _usage(answer: Answer) -> dict[str, Any]:
+    out = len(answer.tokens)
+    return {
+        "input_tokens": answer.input_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": out,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": answer.input_tokens + out,
+    }
+
+
+def _part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+
+
+def _item(msg_id: str, status: str, content: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"id": msg_id, "type": "message", "status": status, "content": content, "role": "assistant"}
+
+
+def _final(base: dict[str, Any], answer: Answer, msg_id: str) -> dict[str, Any]:
+    incomplete = answer.finish == "length"
+    final = {**base, "status": "incomplete" if incomplete else "completed", "completed_at": None if incomplete else now(),
+             "output": [_item(msg_id, "incomplete" if incomplete else "completed", [_part(answer.text)])],
+             "usage": _usage(answer)}
+    if incomplete:
+        final["incomplete_details"] = {"reason": "max_output_tokens"}
+    return final
+
+
+def _event(payload: dict[str, Any], seq: int) -> bytes:
+    payload["sequence_number"] = seq
+    return encode_event(json.dumps(payload), event=payload["type"])
+
+
+def _frames(base: dict[str, Any], answer: Answer, msg_id: str) -> Iterator[Frame]:
+    seq = 0
+
+    def ev(payload: dict[str, Any]) -> bytes:
+        nonlocal seq
+        data = _event(payload, seq)
+        seq += 1
+        return data
+
+    where = {"item_id": msg_id, "output_index": 0, "content_index": 0}
+    yield ev({"type": "response.created", "response": base}), None
+    yield ev({"type": "response.in_progress", "response": base}), None
+    yield ev({"type": "response.output_item.added", "output_index": 0, "item": _item(msg_id, "in_progress", [])}), None
+    yield ev({"type": "response.content_part.added", **where, "part": _part("")}), None
+    for i, token in enumerate(answer.tokens):
+        yield ev({"type": "response.output_text.delta", **where, "delta": token, "logprobs": []}), i
+    final = _final(base, answer, msg_id)
+    text = answer.text
+    yield ev({"type": "response.output_text.done", **where, "text": text, "logprobs": []}), None
+    yield ev({"type": "response.content_part.done", **where, "part": _part(text)}), None
+    yield ev({"type": "response.output_item.done", "output_index": 0, "item": final["output"][0]}), None
+    kind = "response.incomplete" if answer.finish == "length" else "response.completed"
+    yield ev({"type": kind, "response": final}), None
+
+
+__all__ = ["create_response", "text_of"]
