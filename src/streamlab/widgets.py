@@ -414,13 +414,13 @@ class StreamView:
 
     def _render_text(self, text: str) -> str:
         if not self.markdown:
-            return f"<span style='white-space: pre-wrap'>{html.escape(text)}</span>"
+            return f"<span class='streamlab-text' style='white-space: pre-wrap'>{html.escape(text)}</span>"
         if self._md is None:
             from markdown_it import MarkdownIt
 
             # html=False: text from a model is data, never markup for the page.
             self._md = MarkdownIt("commonmark", {"html": False})
-        return str(self._md.render(text))
+        return f"<div class='streamlab-text'>{self._md.render(text)}</div>"
 
     # -- shortcuts to the streamed pane ------------------------------------
     text = property(lambda self: self.streamed.text, doc="The streamed pane's text so far.")
@@ -764,9 +764,17 @@ async def _acompare(
         except Exception as exc:  # shown in the pane, kept in the result
             pane.fail(exc)
 
+    try:
+        # Made before the clock starts: the first client imports its SDK,
+        # which is not part of the request's time.
+        client = make_client()
+    except Exception as exc:
+        view._begin(time.perf_counter())
+        view.fail(exc)
+        return comparison
     view._begin(time.perf_counter())
     try:
-        async with make_client() as client:
+        async with client:
             tasks = [
                 asyncio.ensure_future(guarded(view.streamed, streamed, client)),
                 asyncio.ensure_future(guarded(view.buffered, buffered, client)),
@@ -824,12 +832,14 @@ def compare(
         api = "anthropic" if kind == "anthropic" else "responses"
     if api not in ("responses", "chat", "anthropic"):
         raise ValueError(f"api must be 'auto', 'responses', 'chat' or 'anthropic', got {api!r}")
+    # A LocalServer has no model attributes; its settings name the model it serves.
+    served = getattr(getattr(provider, "settings", None), "model", None)
     if api == "anthropic":
         make_client = provider.async_anthropic
-        model = model or getattr(provider, "anthropic_model", None) or getattr(provider, "model", None)
+        model = model or getattr(provider, "anthropic_model", None) or served
     else:
         make_client = provider.async_openai
-        model = model or getattr(provider, "model", None)
+        model = model or getattr(provider, "model", None) or served
     if not model:
         raise ValueError(
             f"no model: pass model=... (the provider {provider!r} has no default for the {api} API)"
