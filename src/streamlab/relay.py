@@ -83,6 +83,9 @@ DeltaSource = Callable[[str], AsyncIterator[str]]
 def provider_source(provider: Any = None, **create_args: Any) -> DeltaSource:
     """Text deltas from the course's provider (local by default, or the real one).
 
+    ``provider``: a :class:`streamlab.Provider` (default ``streamlab.get_provider()``)
+    or a :class:`streamlab.LocalServer`; ``create_args`` go to the create call.
+
     Uses the OpenAI Responses API for OpenAI-compatible providers and the
     Messages API for Anthropic; the upstream request is closed when the
     relay stops reading (client gone, stop pressed), so no tokens are spent
@@ -94,24 +97,28 @@ def provider_source(provider: Any = None, **create_args: Any) -> DeltaSource:
         from streamlab.deltas import atext_deltas
 
         p = provider if provider is not None else streamlab.get_provider()
-        if getattr(p, "name", "") == "anthropic":
-            client = p.async_anthropic()
+        if getattr(p, "kind", "local") == "anthropic":
             args = {"max_tokens": 400, **create_args}
-            async with client.messages.stream(
-                model=p.model, messages=[{"role": "user", "content": prompt}], **args
-            ) as stream:
+            async with (
+                p.async_anthropic() as client,
+                client.messages.stream(
+                    model=p.anthropic_model, messages=[{"role": "user", "content": prompt}], **args
+                ) as stream,
+            ):
                 async for text in stream.text_stream:
                     yield text
             return
-        client = p.async_openai()
-        stream = await client.responses.create(
-            model=p.model, input=prompt, stream=True, **create_args
-        )
-        try:
-            async for text in atext_deltas(stream):
-                yield text
-        finally:
-            await stream.close()
+        # A Provider has .model; a LocalServer (streamlab.serve()) has .settings.model.
+        model = getattr(p, "model", None) or p.settings.model
+        async with p.async_openai() as client:
+            stream = await client.responses.create(
+                model=model, input=prompt, stream=True, **create_args
+            )
+            try:
+                async for text in atext_deltas(stream):
+                    yield text
+            finally:
+                await stream.close()
 
     return source
 
