@@ -14,17 +14,16 @@ import anthropic
 import openai
 import pytest
 
-import streamlab
 from streamlab.deltas import StreamError, atext_deltas, delta_text, text_deltas
 
 PROMPT = "Explain server-sent events in three sentences."
 SLOW = {"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "50"}
 
 
-@pytest.fixture(scope="module")
-def server():
-    with streamlab.serve(ttft_ms=0, tokens_per_second=0, jitter_ms=0) as srv:
-        yield srv
+@pytest.fixture
+def server(local_server):
+    """The session's zero-delay local provider (tests/conftest.py)."""
+    return local_server
 
 
 def wait_for(predicate, timeout=5.0):

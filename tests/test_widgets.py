@@ -1,0 +1,330 @@
+"""StreamView state after feeding deltas: text, coalescing, stop, errors; compare; plot.
+
+Widgets run here without a front end (ipywidgets' dummy comm), which is all
+the state needs; what the browser shows is tested in tests/browser/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import matplotlib
+import pytest
+
+from streamlab.deltas import StreamError
+from streamlab.widgets import Comparison, StreamResult, StreamView, compare, plot_timeline
+
+matplotlib.use("Agg")
+
+PROMPT = "Explain server-sent events in three sentences."
+
+
+def paced(deltas, per_second):
+    """Yield ``deltas`` at about ``per_second`` (bursts of what is due, like a socket)."""
+    start = time.perf_counter()
+    i = 0
+    while i < len(deltas):
+        due = min(len(deltas), int((time.perf_counter() - start) * per_second) + 1)
+        while i < due:
+            yield deltas[i]
+            i += 1
+        time.sleep(0.001)
+
+
+def record_body_sets(pane):
+    """Times of every value sent to the pane's body widget (what the browser receives)."""
+    times: list[float] = []
+    pane.body.observe(lambda change: times.append(time.perf_counter()), names="value")
+    return times
+
+
+def wait_for(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+# -- feeding ---------------------------------------------------------------------
+
+
+def test_run_shows_every_delta_in_order_and_the_buffered_pane_at_the_end():
+    deltas = [f"tok{i} " for i in range(200)] + ["é🎉\n", "<b>not markup</b>"]
+    view = StreamView(label="t")
+    result = view.run(iter(deltas))
+    assert isinstance(result, StreamResult)
+    assert view.text == result.text == "".join(deltas)
+    assert (view.tokens, view.status, view.error) == (len(deltas), "done", None)
+    assert view.ttft is not None and view.total is not None and view.ttft <= view.total
+    b = view.buffered
+    assert (b.text, b.status, b.tokens) == (view.text, "done", len(deltas))
+    assert b.ttft == pytest.approx(b.total, abs=0.01)  # all at once, at the end
+    assert "&lt;b&gt;not markup&lt;/b&gt;" in view.streamed.body.value  # plain text is escaped
+    assert result.timeline[-1] == (pytest.approx(result.timeline[-1][0]), len(view.text))
+    assert view.stop_button.disabled
+
+
+def test_buffered_pane_waits_visibly_until_the_end():
+    view = StreamView()
+    seen = []
+
+    def source():
+        for piece in ["a", "b", "c"]:
+            seen.append((view.buffered.status, view.buffered.text, view.buffered.body.value))
+            yield piece
+
+    view.run(source())
+    assert all(status == "waiting" and text == "" and "waiting for the complete response" in html
+               for status, text, html in seen)
+    assert view.buffered.text == "abc"
+
+
+def test_push_and_finish_from_a_hand_written_loop():
+    view = StreamView()
+    for piece in ["one ", "two ", "three"]:
+        view.push(piece)
+    assert view.status == "streaming" and view.buffered.text == ""
+    result = view.finish()
+    assert result.text == "one two three" and view.buffered.text == "one two three"
+
+
+def test_markdown_renders_and_escapes_raw_html():
+    view = StreamView(markdown=True)
+    view.run(["# Title\n\n", "Some **bold** ", "and <script>alert(1)</script>"])
+    body = view.streamed.body.value
+    assert "<h1>Title</h1>" in body and "<strong>bold</strong>" in body
+    assert "<script>" not in body and "&lt;script&gt;" in body
+    assert view.text.endswith("<script>alert(1)</script>")  # the state keeps the raw text
+
+
+def test_a_function_source_is_called_inside_the_timings():
+    view = StreamView()
+
+    def make():
+        time.sleep(0.05)  # "the request"
+        return ["x"]
+
+    view.run(make)
+    assert view.ttft >= 0.05
+
+
+# -- coalescing --------------------------------------------------------------------
+
+
+def test_a_burst_is_coalesced_and_nothing_is_lost():
+    deltas = [f"{i}," for i in range(20_000)]
+    view = StreamView()
+    view.run(deltas)
+    assert view.text == "".join(deltas)
+    assert view.tokens == 20_000
+    assert view.redraws <= 10  # first token, final, perhaps a few between
+
+
+def test_redraws_stay_under_max_fps_at_a_high_token_rate():
+    deltas = [f"w{i} " for i in range(1500)]  # 1,500 tokens at 3,000/s: 0.5 s
+    view = StreamView(max_fps=30)
+    sets = record_body_sets(view.streamed)
+    view.run(paced(deltas, 3000))
+    assert view.text == "".join(deltas)
+    assert len(sets) == view.redraws
+    # At most one redraw per 1/30 s, plus the first-token and the final redraws.
+    gaps = [b - a for a, b in zip(sets[1:-1], sets[2:-1])]
+    assert all(g >= 1 / 30 - 0.002 for g in gaps), min(gaps)
+    duration = sets[-1] - sets[0]
+    assert view.redraws <= 30 * duration + 3
+
+
+def test_pending_text_is_drawn_when_the_stream_pauses():
+    view = StreamView(max_fps=10)
+    view.push("first")  # drawn at once (first token)
+    view.push(" second")  # within 1/10 s: held back
+    assert "second" not in view.streamed.body.value
+    wait_for(lambda: "second" in view.streamed.body.value, timeout=2)  # the ticker flushed it
+    view.finish()
+    wait_for(lambda: view._ticker is None, timeout=2)  # the timer thread ends with the run
+
+
+def test_waiting_clock_ticks_before_the_first_token():
+    view = StreamView()
+    view.streamed.begin()
+    first = view.streamed.stats.value
+    wait_for(lambda: view.streamed.stats.value != first, timeout=2)
+    assert "waiting for the first token" in view.streamed.body.value
+    view.streamed.finish()
+
+
+# -- stop --------------------------------------------------------------------------
+
+
+def test_stop_from_another_thread_ends_a_sync_run_and_closes_the_source():
+    closed = threading.Event()
+    view = StreamView()
+
+    def source():
+        try:
+            for i in range(10_000):
+                time.sleep(0.002)
+                yield f"{i} "
+        finally:
+            closed.set()
+
+    threading.Timer(0.1, view.stop).start()
+    result = view.run(source())
+    assert result.status == "stopped" and closed.is_set()
+    assert 0 < view.tokens < 10_000 and view.text == "".join(f"{i} " for i in range(view.tokens))
+    assert "stopped after" in view.streamed.body.value
+    assert view.buffered.status == "stopped" and view.buffered.text == ""
+    assert "shows nothing until it completes" in view.buffered.body.value
+
+
+async def test_stop_cancels_a_background_task_while_it_awaits():
+    closed = asyncio.Event()
+    view = StreamView()
+
+    async def source():
+        try:
+            yield "hello "
+            await asyncio.sleep(30)  # stuck waiting for the network
+            yield "never"
+        finally:
+            closed.set()
+
+    task = view.start(source)
+    await asyncio.sleep(0.05)
+    assert view.text == "hello "
+    view.stop_button.click()  # what the Stop button does in the browser
+    result = await asyncio.wait_for(task, 2)
+    assert result.status == "stopped" and closed.is_set() and view.text == "hello "
+
+
+async def test_cancelling_the_run_from_outside_is_not_a_stop():
+    view = StreamView()
+
+    async def source():
+        yield "a"
+        await asyncio.sleep(30)
+
+    task = asyncio.ensure_future(view.arun(source()))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert view.status == "error"
+
+
+def test_start_without_a_loop_says_what_to_do():
+    with pytest.raises(RuntimeError, match="view.run"):
+        StreamView().start(["x"])
+
+
+# -- errors --------------------------------------------------------------------------
+
+
+def test_error_mid_stream_is_shown_and_raised():
+    def source():
+        yield "partial "
+        yield "answer"
+        raise ConnectionError("peer closed connection")
+
+    view = StreamView()
+    with pytest.raises(ConnectionError):
+        view.run(source())
+    assert (view.status, view.text, view.tokens) == ("error", "partial answer", 2)
+    body = view.streamed.body.value
+    assert "ConnectionError" in body and "peer closed connection" in body
+    assert "2 tokens (14 characters) had arrived" in body
+    assert "error after 2 tokens" in view.status_line.value
+    assert view.buffered.status == "error" and "shows nothing when it fails" in view.buffered.body.value
+
+
+async def test_error_can_be_returned_instead_of_raised():
+    async def source():
+        yield {"type": "response.output_text.delta", "delta": "Hi"}
+        yield {"type": "error", "code": "server_error", "message": "boom"}
+
+    view = StreamView()
+    result = await view.arun(source(), raise_errors=False)
+    assert result.status == "error" and isinstance(result.error, StreamError) and result.text == "Hi"
+    # A background task shows the error and still raises it when awaited.
+    view2 = StreamView()
+    task = view2.start(source())
+    with pytest.raises(StreamError):
+        await task
+    assert view2.status == "error"
+
+
+# -- compare against the local provider -----------------------------------------------
+
+
+SLOW = {"x-streamlab-ttft-ms": "50", "x-streamlab-tokens-per-second": "200"}
+
+
+@pytest.mark.parametrize("api", ["responses", "chat", "anthropic"])
+def test_compare_sends_both_requests_and_keeps_both_results(local_server, api):
+    cmp = compare(PROMPT, provider=local_server, api=api, extra_headers=SLOW, display=False)
+    assert isinstance(cmp, Comparison) and cmp.done
+    s, b = cmp.streamed, cmp.buffered
+    assert (s.status, b.status) == ("done", "done")
+    assert s.text == b.text and len(s.text) > 50
+    assert s.ttft < b.ttft  # the point of the whole course
+    assert b.tokens > 0 and s.tokens > 5
+    assert "first text after" in repr(cmp)
+
+
+async def test_compare_in_a_running_loop_returns_at_once_and_can_be_awaited(local_server):
+    cmp = compare(PROMPT, provider=local_server, extra_headers=SLOW, display=False)
+    assert not cmp.done
+    assert (await cmp) is cmp and cmp.done
+    cmp.raise_for_error()
+
+
+async def test_compare_stop_closes_both_requests_at_the_provider(local_server):
+    before = local_server.stats["cancelled"]
+    slow = {"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "20"}
+    cmp = compare(PROMPT, provider=local_server, extra_headers=slow, display=False)
+    while cmp.view.tokens < 2:
+        await asyncio.sleep(0.02)
+    cmp.stop()
+    await asyncio.wait_for(cmp, 5)
+    assert (cmp.streamed.status, cmp.buffered.status) == ("stopped", "stopped")
+    deadline = time.monotonic() + 5
+    while local_server.stats["cancelled"] < before + 2:  # the provider saw both disconnects
+        assert time.monotonic() < deadline, local_server.stats
+        await asyncio.sleep(0.02)
+
+
+def test_compare_error_mid_stream_is_kept_and_raisable(local_server):
+    fault = {"x-streamlab-fault": "error-after=8"}
+    cmp = compare(PROMPT, provider=local_server, api="chat", extra_headers=fault, display=False)
+    assert cmp.streamed.status == "error" and cmp.streamed.text  # what arrived stays
+    assert "error" in repr(cmp)
+    with pytest.raises(Exception):  # noqa: B017 - openai.APIError, raised by the SDK
+        cmp.raise_for_error()
+
+
+def test_compare_defaults_to_the_current_provider(monkeypatch):
+    monkeypatch.setenv("STREAMLAB_PROVIDER", "local")
+    cmp = compare("Hi", extra_headers={"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "0"},
+                  display=False)
+    assert cmp.model == "streamlab-local" and cmp.streamed.text == cmp.buffered.text
+
+
+# -- timeline ------------------------------------------------------------------------
+
+
+def test_plot_timeline_overlays_runs_with_labels_and_ttft_marks():
+    a, b = StreamView(label="fast"), StreamView(label="slow")
+    a.run(paced([f"{i} " for i in range(40)], 2000))
+    b.run(paced([f"{i} " for i in range(40)], 800))
+    ax = plot_timeline([a, ("renamed", b)])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["fast: streamed", "fast: buffered", "renamed: streamed", "renamed: buffered"]
+    assert sum("TTFT" in t.get_text() for t in ax.texts) == 4
+    # The streamed line ends at the full length, at the total time.
+    x, y = ax.get_lines()[0].get_data()
+    assert y[-1] == len(a.text) and x[-1] == pytest.approx(a.total)
+    with pytest.raises(TypeError, match="cannot plot"):
+        plot_timeline([42])
