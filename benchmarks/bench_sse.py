@@ -1,0 +1,217 @@
+"""Benchmark: streamlab's SSE decoder against its peers, in one process.
+
+Peers, each run the way it runs on a real response:
+
+- httpx-sse: bytes -> incremental UTF-8 text decoder (what ``response.iter_text()``
+  does) -> ``SSELineDecoder`` -> ``SSEDecoder.decode`` per line;
+- sseclient-py: ``SSEClient(chunks).events()``;
+- openai: the SDK's own ``openai._streaming.SSEDecoder().iter_bytes(chunks)``;
+- streamlab: ``SSEDecoder.feed`` per chunk.
+
+Workloads:
+
+(a) 100k LLM-shaped delta events (``data: {"type":"response.output_text.delta",...}``)
+    in 64 KiB chunks;
+(b) the same bytes in ~1.4 KB (network-packet-sized) chunks;
+(c) a smaller stream (2,000 events) in 1-byte chunks, then twice as many;
+(d) one 10 MB ``data`` field in 4 KiB chunks, then 20 MB.
+
+It prints events/s, MB/s and the ratio to the fastest peer (>1: streamlab is
+faster), and for (c) and (d) the time ratio when the input doubles (2.0 is
+linear). Each figure is the best of a few runs. Not part of pytest.
+
+Run: ``.venv/bin/python benchmarks/bench_sse.py`` (``--quick`` for a smoke run).
+"""
+
+from __future__ import annotations
+
+import codecs
+import gc
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable
+
+from httpx_sse._decoders import SSEDecoder as HxDecoder
+from httpx_sse._decoders import SSELineDecoder
+from openai._streaming import SSEDecoder as OpenAIDecoder
+from sseclient import SSEClient
+
+from streamlab.sse import SSEDecoder
+
+
+def llm_stream(n: int) -> bytes:
+    """n Responses-API-shaped text delta events, as bytes."""
+    words = [" the", " stream", " of", " tokens", " arrives", " word", " by", " é", " 💡", ","]
+    out = []
+    for i in range(n):
+        payload = {
+            "type": "response.output_text.delta",
+            "sequence_number": i,
+            "item_id": "msg_68a1b2c3d4e5f6",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": words[i % len(words)],
+            "logprobs": [],
+        }
+        out.append(b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n")
+    return b"".join(out)
+
+
+def big_field(size: int) -> bytes:
+    return b"data: " + b"x" * size + b"\n\n"
+
+
+def chunked(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+# ---------------------------------------------------------------------- runners
+# Each takes the list of chunks and returns the number of events (and data
+# length checksum) so that every parser does the complete job.
+
+
+def run_streamlab(chunks: list[bytes]) -> tuple[int, int]:
+    decoder = SSEDecoder()
+    feed = decoder.feed
+    n = size = 0
+    for chunk in chunks:
+        for event in feed(chunk):
+            n += 1
+            size += len(event.data)
+    decoder.close()
+    return n, size
+
+
+def run_httpx_sse(chunks: list[bytes]) -> tuple[int, int]:
+    text_decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    lines = SSELineDecoder()
+    decoder = HxDecoder()
+    n = size = 0
+
+    def handle(line: str) -> None:
+        nonlocal n, size
+        event = decoder.decode(line.rstrip("\n"))
+        if event is not None:
+            n += 1
+            size += len(event.data)
+
+    for chunk in chunks:
+        text = text_decoder.decode(chunk)
+        if text:
+            for line in lines.decode(text):
+                handle(line)
+    text = text_decoder.decode(b"", True)
+    if text:
+        for line in lines.decode(text):
+            handle(line)
+    for line in lines.flush():
+        handle(line)
+    return n, size
+
+
+def run_sseclient(chunks: list[bytes]) -> tuple[int, int]:
+    n = size = 0
+    for event in SSEClient(iter(chunks)).events():
+        n += 1
+        size += len(event.data)
+    return n, size
+
+
+def run_openai(chunks: list[bytes]) -> tuple[int, int]:
+    n = size = 0
+    for event in OpenAIDecoder().iter_bytes(iter(chunks)):
+        n += 1
+        size += len(event.data)
+    return n, size
+
+
+PEERS: dict[str, Callable[[list[bytes]], tuple[int, int]]] = {
+    "httpx-sse": run_httpx_sse,
+    "sseclient-py": run_sseclient,
+    "openai": run_openai,
+}
+
+
+def best_time(
+    run: Callable[[list[bytes]], tuple[int, int]], chunks: list[bytes], repeats: int
+) -> tuple[float, int, int]:
+    best = float("inf")
+    result = (0, 0)
+    for _ in range(repeats):
+        gc.collect()
+        t0 = time.perf_counter()
+        result = run(chunks)
+        best = min(best, time.perf_counter() - t0)
+    return best, result[0], result[1]
+
+
+def table(
+    title: str,
+    data: bytes,
+    chunk_size: int,
+    repeats: int,
+    skip: Iterable[str] = (),
+) -> dict[str, float]:
+    chunks = chunked(data, chunk_size)
+    mb = len(data) / 1e6
+    print(f"\n{title}: {mb:.2f} MB in {len(chunks):,} chunks of {chunk_size:,} B")
+    print(f"  {'parser':<14}{'events':>9}{'events/s':>14}{'MB/s':>10}{'seconds':>10}")
+    times: dict[str, float] = {}
+    expected: tuple[int, int] | None = None
+    for name, run in {"streamlab": run_streamlab, **PEERS}.items():
+        if name in skip:
+            print(f"  {name:<14}{'skipped (quadratic on this input)':>53}")
+            continue
+        t, n, size = best_time(run, chunks, repeats)
+        times[name] = t
+        if expected is None:
+            expected = (n, size)
+        elif (n, size) != expected:
+            print(f"  ! {name} disagrees: {n} events / {size} chars vs {expected}")
+        print(f"  {name:<14}{n:>9,}{n / t:>14,.0f}{mb / t:>10.1f}{t:>10.3f}")
+    peers = {k: v for k, v in times.items() if k != "streamlab"}
+    fastest = min(peers, key=peers.get)  # type: ignore[arg-type]
+    print(
+        f"  streamlab vs fastest peer ({fastest}): {peers[fastest] / times['streamlab']:.2f}x"
+    )
+    return times
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    n_events = 10_000 if quick else 100_000
+    n_small = 500 if quick else 2_000
+    big = 1_000_000 if quick else 10_000_000
+    rep = 1 if quick else 3
+    t_start = time.perf_counter()
+    print(f"Python {sys.version.split()[0]}; best of {rep} run(s); ratio >1 = streamlab faster")
+
+    stream = llm_stream(n_events)
+    table(f"(a) {n_events:,} LLM delta events, 64 KiB chunks", stream, 65536, rep)
+    table(f"(b) {n_events:,} LLM delta events, ~1.4 KB chunks", stream, 1400, rep)
+
+    small, small2 = llm_stream(n_small), llm_stream(2 * n_small)
+    c1 = table(f"(c) {n_small:,} events, 1-byte chunks", small, 1, max(1, rep - 1))
+    c2 = table(f"(c') {2 * n_small:,} events, 1-byte chunks", small2, 1, max(1, rep - 1))
+
+    # sseclient-py grows one bytes object with += per line piece: quadratic on
+    # a long line, minutes at 20 MB, so it runs only on the smaller input.
+    d1 = table(f"(d) one {big // 10**6} MB data field, 4 KiB chunks", big_field(big), 4096, rep)
+    d2 = table(
+        f"(d') one {2 * big // 10**6} MB data field, 4 KiB chunks",
+        big_field(2 * big),
+        4096,
+        rep,
+        skip=("sseclient-py",),
+    )
+
+    print("\nTime ratio when the input doubles (2.0 = linear):")
+    for label, one, two in (("(c) 1-byte chunks", c1, c2), ("(d) 10 MB field", d1, d2)):
+        ratios = ", ".join(f"{k} {two[k] / one[k]:.2f}" for k in one if k in two)
+        print(f"  {label}: {ratios}")
+    print(f"\ntotal benchmark time: {time.perf_counter() - t_start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
