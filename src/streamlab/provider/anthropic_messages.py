@@ -70,7 +70,7 @@ async def create_message(request: Request) -> Any:
 
 
 def _ev(payload: dict[str, Any]) -> bytes:
-    return encode_event(json.dumps(payload), event=payload["type"])
+    return encode_event(json.dumps(payload, ensure_ascii=False), event=payload["type"])
 
 
 def _frames(msg_id: str, model: str, answer: Answer, usage: dict[str, Any]) -> Iterator[Frame]:

@@ -64,6 +64,7 @@ def api(handler: Handler) -> Callable[[Request], Awaitable[Any]]:
 
     async def endpoint(request: Request) -> Any:
         flavor = flavor_for(request.url.path)
+        request.app.state.stats.requests += 1
         try:
             check_key(request)
             return await handler(request)

@@ -113,11 +113,11 @@ def stream_error_frame(api: str, sequence_number: int) -> bytes:
             "param": None,
             "sequence_number": sequence_number,
         }
-        return encode_event(json.dumps(payload), event="error")
+        return encode_event(json.dumps(payload, ensure_ascii=False), event="error")
     if api == "chat":
         payload = {"error": {"message": "The server had an error while processing your request. (simulated by streamlab)",
                              "type": "server_error", "param": None, "code": None}}
-        return encode_event(json.dumps(payload))
+        return encode_event(json.dumps(payload, ensure_ascii=False))
     payload = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded (simulated by streamlab)"},
                "request_id": request_id()}
-    return encode_event(json.dumps(payload), event="error")
+    return encode_event(json.dumps(payload, ensure_ascii=False), event="error")

@@ -96,7 +96,7 @@ async def chunked(request: Request) -> Any:
 def feed_event(n: int) -> str:
     """The data of event ``n`` of /lesson/events (1-based): JSON with a word."""
     words = tokenize(" ".join(CORPUS["streaming"][1]))
-    return json.dumps({"n": n, "text": words[(n - 1) % len(words)]})
+    return json.dumps({"n": n, "text": words[(n - 1) % len(words)]}, ensure_ascii=False)
 
 
 async def events(request: Request) -> Any:
@@ -181,7 +181,7 @@ async def websocket_generate(ws: WebSocket) -> None:
 
     async def send(msg: dict[str, Any]) -> None:
         async with send_lock:
-            await ws.send_text(json.dumps(msg))
+            await ws.send_text(json.dumps(msg, ensure_ascii=False))
 
     async def generate(prompt: str, opts: dict[str, Any]) -> None:
         stats.active += 1

@@ -94,7 +94,7 @@ def _frames(chat_id: str, created: int, model: str, answer: Answer, include_usag
                                    "choices": choices}
         if include_usage:
             payload["usage"] = usage
-        return encode_event(json.dumps(payload))
+        return encode_event(json.dumps(payload, ensure_ascii=False))
 
     def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
         return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]

@@ -142,7 +142,7 @@ def _final(base: dict[str, Any], answer: Answer, msg_id: str) -> dict[str, Any]:
 
 def _event(payload: dict[str, Any], seq: int) -> bytes:
     payload["sequence_number"] = seq
-    return encode_event(json.dumps(payload), event=payload["type"])
+    return encode_event(json.dumps(payload, ensure_ascii=False), event=payload["type"])
 
 
 def _frames(base: dict[str, Any], answer: Answer, msg_id: str) -> Iterator[Frame]:

@@ -33,6 +33,7 @@ class Stats:
     """Counters kept on ``app.state.stats`` (also served at GET /streamlab/stats)."""
 
     active: int = 0
+    requests: int = 0  # every API request, including those answered with an error
     started: int = 0
     completed: int = 0
     cancelled: int = 0
@@ -41,7 +42,7 @@ class Stats:
     lateness: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=500_000))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"active_generations": self.active, "started": self.started, "completed": self.completed,
+        return {"active_generations": self.active, "requests": self.requests, "started": self.started, "completed": self.completed,
                 "cancelled": self.cancelled, "dropped": self.dropped, "lateness_samples": len(self.lateness)}
 
 
@@ -191,7 +192,7 @@ class DelayedJSON:
             slow = c.fault("slow-headers")
             await asyncio.sleep(total + (slow.seconds if slow else 0.0))
             req_id = request_id()
-            body = json.dumps(self.body).encode()
+            body = json.dumps(self.body, ensure_ascii=False).encode()
             await send({"type": "http.response.start", "status": 200, "headers": [
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                 (b"x-request-id", req_id.encode()), (b"request-id", req_id.encode())]})
