@@ -10,8 +10,9 @@
 Events may be dicts or objects (such as ``streamlab.ServerSentEvent``) with
 ``event``, ``data``, ``id`` and ``retry``: ``event`` defaults to
 ``"message"``, ``id`` is the last event id in force (``""`` or ``None`` when
-there is none), ``retry`` the reconnection time in milliseconds in force
-(``None`` until the server sets one).
+there is none), ``retry`` the reconnection time in milliseconds set by a
+``retry:`` line in the event's own block (else ``None``): the same meanings as
+``streamlab.ServerSentEvent``.
 """
 
 from __future__ import annotations
@@ -39,10 +40,9 @@ class _Fields:
     """The field rules of the SSE format, one complete line at a time."""
 
     def __init__(self) -> None:
-        self.last_id = ""
-        self.retry: int | None = None
-        self.event = ""
-        self.data: list[str] = []
+        self.last_id = ""  # the id in force, carried by every later event
+        self.retry: int | None = None  # the reconnection time in force
+        self.event, self.data, self.event_retry = "", [], None
 
     def line(self, line: str) -> dict | None:
         if line == "":  # blank line: dispatch the event, if it has data
@@ -52,9 +52,9 @@ class _Fields:
                     "event": self.event or "message",
                     "data": "\n".join(self.data),
                     "id": self.last_id,
-                    "retry": self.retry,
+                    "retry": self.event_retry,
                 }
-            self.event, self.data = "", []
+            self.event, self.data, self.event_retry = "", [], None
             return event
         if line.startswith(":"):  # a comment
             return None
@@ -70,15 +70,19 @@ class _Fields:
                 self.last_id = value
         elif name == "retry":
             if value.isascii() and value.isdigit():
-                self.retry = int(value)
+                self.retry = self.event_retry = int(value)
         return None
 
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
-def _lines(buffer: str, pending_cr: bool) -> tuple[list[str], str, bool]:
-    """Complete lines in ``buffer``, the unfinished rest, and whether it ended on a CR."""
+def split_lines(buffer: str, pending_cr: bool) -> tuple[list[str], str, bool]:
+    """Split on CR, LF and CRLF: (complete lines, the unfinished rest, ended on a CR?).
+
+    ``pending_cr`` says the previous buffer ended with a CR, so an LF at the
+    start of this one is the second half of a CRLF, not a line end of its own.
+    """
     if pending_cr and buffer.startswith("\n"):
         buffer = buffer[1:]  # the LF of a CRLF split across two reads
     lines, start, pending_cr = [], 0, False
@@ -94,7 +98,7 @@ def reference_parser(chunks: Iterable[bytes]) -> Iterator[dict]:
     fields, decoder = _Fields(), codecs.getincrementaldecoder("utf-8")("replace")
     buffer, pending_cr = "", False
     for chunk in chunks:
-        lines, buffer, pending_cr = _lines(buffer + decoder.decode(chunk), pending_cr)
+        lines, buffer, pending_cr = split_lines(buffer + decoder.decode(chunk), pending_cr)
         for line in lines:
             if (event := fields.line(line)) is not None:
                 yield event
@@ -133,7 +137,7 @@ def parser_c(chunks: Iterable[bytes]) -> Iterator[dict]:
     buffer, pending_cr = "", False
     for chunk in chunks:
         text = chunk.decode("utf-8", errors="replace")
-        lines, buffer, pending_cr = _lines(buffer + text, pending_cr)
+        lines, buffer, pending_cr = split_lines(buffer + text, pending_cr)
         for line in lines:
             event = fields.line(line)
             if event is not None:
@@ -247,10 +251,16 @@ CASES: list[tuple[str, bytes, list[Event], str]] = [
     ),
     (
         "retry",
-        b"retry: 3000\n\ndata: a\n\nretry: soon\ndata: b\n\nretry: 1500\ndata: c\n\n",
-        [("message", "a", "", 3000), ("message", "b", "", 3000), ("message", "c", "", 1500)],
-        "`retry:` sets the reconnection time (an int, in ms) only when its value is all ASCII digits; "
-        "it stays in force, even when its block has no data",
+        b"retry: 3000\n\ndata: a\n\nretry: 1500\ndata: b\n\nretry: soon\ndata: c\n\n"
+        b"retry: 2.5\ndata: d\n\n",
+        [
+            ("message", "a", "", None),
+            ("message", "b", "", 1500),
+            ("message", "c", "", None),
+            ("message", "d", "", None),
+        ],
+        "an event's retry is the int value (ms) of a `retry:` line in its own block, and only "
+        "when that value is all ASCII digits; otherwise it is None",
     ),
     (
         "unknown field",
@@ -324,9 +334,7 @@ def check_parser(parse_events: Callable[[Iterable[bytes]], Iterable[Any]]) -> bo
 
         events = parse_events(reads())
         if events is None:
-            r.expect(
-                False, "parse_events returned None: yield each event (or return a list of them)"
-            )
+            r.expect(False, "parse_events returned None: yield each event")
             return
         first = next(iter(events), None)
         r.expect(
@@ -379,8 +387,9 @@ def check_spot_the_bug(breaks_a: Any, breaks_b: Any, breaks_c: Any) -> bool:
 
     def body(r: Report) -> None:
         answers = {"A": breaks_a, "B": breaks_b, "C": breaks_c}
-        if all(a is None or a is NotImplemented or a is Ellipsis for a in answers.values()):
-            raise NotImplementedError
+        if all(a is None or a is Ellipsis for a in answers.values()):
+            r.not_yet("not attempted yet: set breaks_a, breaks_b and breaks_c to lists of reads")
+            return
         for name, chunks in answers.items():
             if isinstance(chunks, (bytes, bytearray)):
                 r.expect(

@@ -1,0 +1,135 @@
+"""The checks of notebook 02 accept the solutions and reject typical wrong answers."""
+
+from __future__ import annotations
+
+import pytest
+from _notebooks import load_solutions
+
+from streamlab.checks import nb02
+from streamlab.sse import SSEDecoder
+
+
+@pytest.fixture(scope="module")
+def solutions():
+    return load_solutions("02")
+
+
+def _decoder_parser(chunks):
+    decoder = SSEDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.close()
+
+
+def test_parser_check_accepts_the_solution(solutions, capsys):
+    assert nb02.check_parser(solutions["parse_full"])
+    assert "✅" in capsys.readouterr().out
+
+
+def test_parser_check_accepts_streamlab_decoder(capsys):
+    # The expected events in the check agree with the package's decoder.
+    assert nb02.check_parser(_decoder_parser)
+    assert nb02.check_parser(nb02.reference_parser)
+
+
+def test_reference_agrees_with_decoder_on_spot_the_bug_answers(solutions):
+    for name in ("breaks_a", "breaks_b", "breaks_c"):
+        chunks = solutions[name]
+        ref = [nb02._norm(e) for e in nb02.reference_parser(chunks)]
+        assert ref == [nb02._norm(e) for e in _decoder_parser(chunks)]
+
+
+def test_parser_check_says_not_attempted_for_the_stub(capsys):
+    def parse_full(chunks):
+        raise NotImplementedError
+
+    assert not nb02.check_parser(parse_full)
+    assert "⏳" in capsys.readouterr().out
+
+
+def test_parser_check_rejects_splitting_each_read_on_newlines(capsys):
+    assert not nb02.check_parser(nb02.parser_a)
+    out = capsys.readouterr().out
+    assert "❌" in out
+    assert "a line can be cut across two reads: keep the unfinished end" in out
+
+
+def test_parser_check_rejects_str_splitlines(capsys):
+    assert not nb02.check_parser(nb02.parser_b)
+    out = capsys.readouterr().out
+    assert "stream 'JSON with U+2028' fed whole" in out
+    assert "str.splitlines() also splits on U+2028" in out
+
+
+def test_parser_check_rejects_decoding_each_read(capsys):
+    assert not nb02.check_parser(nb02.parser_c)
+    out = capsys.readouterr().out
+    assert "stream 'UTF-8 text' split into two reads" in out
+    assert "a UTF-8 character cut across two reads" in out
+
+
+def test_parser_check_rejects_loose_retry_and_missing_ids(solutions, capsys):
+    builder = solutions["EventBuilder"]
+
+    class Loose(builder):
+        def field(self, name, value):
+            if name == "retry":
+                self.event_retry = int(float(value)) if value.replace(".", "").isdigit() else None
+            else:
+                super().field(name, value)  # and ids are never read
+
+    assert not nb02.check_parser(lambda chunks: solutions["parse_events"](chunks, Loose))
+    out = capsys.readouterr().out
+    assert "stream 'ids' fed whole" in out and "the id stays in force" in out
+    assert "stream 'retry' fed whole" in out and "all ASCII digits" in out
+
+
+def test_parser_check_rejects_a_parser_that_reads_everything_first(solutions, capsys):
+    def parse_all(chunks):
+        return list(solutions["parse_full"]([b"".join(chunks)]))
+
+    assert not nb02.check_parser(parse_all)
+    out = capsys.readouterr().out
+    assert "yield each event as soon as its blank line has arrived" in out
+
+
+def test_parser_check_reports_the_learners_exception(capsys):
+    def parse_broken(chunks):
+        for chunk in chunks:
+            yield {"data": chunk.decode("utf-8")}  # strict decode, no lines at all
+
+    assert not nb02.check_parser(parse_broken)
+    out = capsys.readouterr().out
+    assert "❌" in out and "Traceback" not in out
+
+
+def test_spot_the_bug_accepts_the_solution(solutions, capsys):
+    assert nb02.check_spot_the_bug(
+        solutions["breaks_a"], solutions["breaks_b"], solutions["breaks_c"]
+    )
+    assert "✅" in capsys.readouterr().out
+
+
+def test_spot_the_bug_not_attempted(capsys):
+    assert not nb02.check_spot_the_bug(..., ..., ...)
+    assert "⏳" in capsys.readouterr().out
+
+
+def test_spot_the_bug_rejects_streams_the_parser_reads_correctly(solutions, capsys):
+    # Whole events per read, even with non-ASCII text, do not break A.
+    fine_for_a = ["data: café\n\n".encode(), b"data: ok\n\n"]
+    assert not nb02.check_spot_the_bug(fine_for_a, solutions["breaks_b"], solutions["breaks_c"])
+    out = capsys.readouterr().out
+    assert "parser A reads" in out and "correctly" in out
+    # A stream with whole events in one read breaks none of them.
+    whole = [b"data: hello\n\n"]
+    assert not nb02.check_spot_the_bug(whole, whole, whole)
+    out = capsys.readouterr().out
+    assert "3 of 3 checks fail" in out
+
+
+def test_spot_the_bug_explains_a_wrong_shape(solutions, capsys):
+    assert not nb02.check_spot_the_bug(b"data: hel", "data: x", solutions["breaks_c"])
+    out = capsys.readouterr().out
+    assert "give a list of reads" in out
+    assert "should be a list of bytes objects" in out
