@@ -14,7 +14,7 @@ from typing import Any
 
 from streamlab.checks._report import Report, run_check
 
-__all__ = ["sample_events", "check_text_of", "check_finish_of"]
+__all__ = ["sample_events", "sample_streams", "check_finish_of", "check_final_result"]
 
 _RESPONSE = {
     "id": "resp_1",
@@ -40,7 +40,7 @@ def _chunk(delta: dict[str, Any] | None, finish: str | None = None, *, usage: bo
     }
     if usage:
         body["usage"] = {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}
-    return ChatCompletionChunk.model_validate(body)
+    return ChatCompletionChunk.construct(**body)
 
 
 def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
@@ -75,10 +75,10 @@ def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
     }
 
     def a_delta(delta: dict[str, Any]) -> Any:
-        return RawContentBlockDeltaEvent.model_validate({"type": "content_block_delta", "index": 0, "delta": delta})
+        return RawContentBlockDeltaEvent.construct(**{"type": "content_block_delta", "index": 0, "delta": delta})
 
     def a_stop(reason: str) -> Any:
-        return RawMessageDeltaEvent.model_validate(
+        return RawMessageDeltaEvent.construct(**
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": reason, "stop_sequence": None},
@@ -88,15 +88,15 @@ def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
 
     return [
         # OpenAI Responses
-        ("a Responses response.created event", ResponseCreatedEvent.model_validate(
+        ("a Responses response.created event", ResponseCreatedEvent.construct(**
             {"type": "response.created", "sequence_number": 0, "response": {**_RESPONSE, "status": "in_progress"}}), None, None),
-        ("a Responses response.output_text.delta event", ResponseTextDeltaEvent.model_validate(
+        ("a Responses response.output_text.delta event", ResponseTextDeltaEvent.construct(**
             {"type": "response.output_text.delta", "sequence_number": 4, "delta": "Hel", **text_ids}), "Hel", None),
-        ("a Responses response.output_text.done event (it repeats the whole text)", ResponseTextDoneEvent.model_validate(
+        ("a Responses response.output_text.done event (it repeats the whole text)", ResponseTextDoneEvent.construct(**
             {"type": "response.output_text.done", "sequence_number": 9, "text": "Hello", **text_ids}), None, None),
-        ("a Responses response.completed event", ResponseCompletedEvent.model_validate(
+        ("a Responses response.completed event", ResponseCompletedEvent.construct(**
             {"type": "response.completed", "sequence_number": 12, "response": {**_RESPONSE, "status": "completed"}}), None, "stop"),
-        ("a Responses response.incomplete event (max_output_tokens reached)", ResponseIncompleteEvent.model_validate(
+        ("a Responses response.incomplete event (max_output_tokens reached)", ResponseIncompleteEvent.construct(**
             {"type": "response.incomplete", "sequence_number": 12, "response": {
                 **_RESPONSE, "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}}), None, "length"),
         # OpenAI Chat Completions
@@ -106,18 +106,18 @@ def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
         ("a Chat chunk with finish_reason 'length'", _chunk({}, "length"), None, "length"),
         ("the Chat usage chunk (choices == [])", _chunk(None, usage=True), None, None),
         # Anthropic Messages
-        ("an Anthropic message_start event", RawMessageStartEvent.model_validate(
+        ("an Anthropic message_start event", RawMessageStartEvent.construct(**
             {"type": "message_start", "message": message}), None, None),
-        ("an Anthropic content_block_start event", RawContentBlockStartEvent.model_validate(
+        ("an Anthropic content_block_start event", RawContentBlockStartEvent.construct(**
             {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}), None, None),
         ("an Anthropic text_delta", a_delta({"type": "text_delta", "text": " wor"}), " wor", None),
         ("an Anthropic input_json_delta (tool-use arguments, not answer text)",
          a_delta({"type": "input_json_delta", "partial_json": '{"city": "Par'}), None, None),
-        ("an Anthropic content_block_stop event", RawContentBlockStopEvent.model_validate(
+        ("an Anthropic content_block_stop event", RawContentBlockStopEvent.construct(**
             {"type": "content_block_stop", "index": 0}), None, None),
         ("an Anthropic message_delta with stop_reason 'end_turn'", a_stop("end_turn"), None, "stop"),
         ("an Anthropic message_delta with stop_reason 'max_tokens'", a_stop("max_tokens"), None, "length"),
-        ("an Anthropic message_stop event", RawMessageStopEvent.model_validate({"type": "message_stop"}), None, None),
+        ("an Anthropic message_stop event", RawMessageStopEvent.construct(**{"type": "message_stop"}), None, None),
     ]
 
 
@@ -137,19 +137,158 @@ def _each(report: Report, fn: Callable[[Any], Any], column: int, what: str) -> N
             "" if want is None or column != 2 else f" ({what})"))
 
 
-def check_text_of(text_of: Callable[[Any], str | None]) -> bool:
-    """Exercise 5.1: ``text_of(event)`` returns the answer text an event carries, or None."""
-
-    def body(report: Report) -> None:
-        _each(report, text_of, 2, "the text delta")
-
-    return run_check("Exercise 5.1: text from any stream", body)
-
-
 def check_finish_of(finish_of: Callable[[Any], str | None]) -> bool:
-    """Exercise 5.2: ``finish_of(event)`` returns "stop", "length" or None."""
+    """Exercise 5.1: ``finish_of(event)`` returns "stop", "length" or None."""
 
     def body(report: Report) -> None:
         _each(report, finish_of, 3, "how the answer ended")
 
-    return run_check("Exercise 5.2: why the answer ended", body)
+    return run_check("Exercise 5.1: why the answer ended", body)
+
+
+def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
+    """Whole streams, one per provider shape: ``name -> (events, the final result they describe)``."""
+    from anthropic.types import (
+        RawContentBlockDeltaEvent,
+        RawContentBlockStartEvent,
+        RawContentBlockStopEvent,
+        RawMessageDeltaEvent,
+        RawMessageStartEvent,
+        RawMessageStopEvent,
+    )
+    from openai.types.responses import (
+        ResponseCompletedEvent,
+        ResponseCreatedEvent,
+        ResponseIncompleteEvent,
+        ResponseTextDeltaEvent,
+        ResponseTextDoneEvent,
+    )
+
+    ids = {"item_id": "msg_1", "output_index": 0, "content_index": 0, "logprobs": []}
+    usage = {
+        "input_tokens": 4,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 3,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 7,
+    }
+
+    def r_delta(n: int, text: str) -> Any:
+        return ResponseTextDeltaEvent.construct(**
+            {"type": "response.output_text.delta", "sequence_number": n, "delta": text, **ids}
+        )
+
+    responses = [
+        ResponseCreatedEvent.construct(**
+            {"type": "response.created", "sequence_number": 0, "response": {**_RESPONSE, "status": "in_progress"}}
+        ),
+        r_delta(1, "Hel"),
+        r_delta(2, "lo"),
+        r_delta(3, " there"),
+        ResponseTextDoneEvent.construct(**
+            {"type": "response.output_text.done", "sequence_number": 4, "text": "Hello there", **ids}
+        ),
+        ResponseCompletedEvent.construct(**
+            {
+                "type": "response.completed",
+                "sequence_number": 5,
+                "response": {**_RESPONSE, "status": "completed", "usage": usage},
+            }
+        ),
+    ]
+    cut = [
+        responses[0],
+        r_delta(1, "Hel"),
+        ResponseIncompleteEvent.construct(**
+            {
+                "type": "response.incomplete",
+                "sequence_number": 2,
+                "response": {
+                    **_RESPONSE,
+                    "status": "incomplete",
+                    "incomplete_details": {"reason": "max_output_tokens"},
+                    "usage": {**usage, "output_tokens": 1, "total_tokens": 5},
+                },
+            }
+        ),
+    ]
+    chat = [
+        _chunk({"role": "assistant", "content": ""}),
+        _chunk({"content": "Hel"}),
+        _chunk({"content": "lo"}),
+        _chunk({}, "length"),
+        _chunk(None, usage=True),  # completion_tokens=5
+    ]
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "m",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 3, "output_tokens": 1},
+    }
+
+    def a_delta(text: str) -> Any:
+        return RawContentBlockDeltaEvent.construct(**
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}
+        )
+
+    anthropic = [
+        RawMessageStartEvent.construct(**{"type": "message_start", "message": message}),
+        RawContentBlockStartEvent.construct(**
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+        ),
+        a_delta("Good"),
+        a_delta(" day"),
+        RawContentBlockStopEvent.construct(**{"type": "content_block_stop", "index": 0}),
+        RawMessageDeltaEvent.construct(**
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": 4},
+            }
+        ),
+        RawMessageStopEvent.construct(**{"type": "message_stop"}),
+    ]
+    return {
+        "OpenAI Responses": (responses, {"text": "Hello there", "finish": "stop", "output_tokens": 3}),
+        "OpenAI Responses, cut by max_output_tokens": (cut, {"text": "Hel", "finish": "length", "output_tokens": 1}),
+        "Chat Completions with include_usage": (chat, {"text": "Hello", "finish": "length", "output_tokens": 5}),
+        "Anthropic Messages": (anthropic, {"text": "Good day", "finish": "stop", "output_tokens": 4}),
+    }
+
+
+_HINTS = {
+    "text": "join the text deltas only (the Responses output_text.done event repeats the whole text)",
+    "finish": "use your finish_of: the last event that says why the answer ended",
+    "output_tokens": (
+        "Responses: response.usage.output_tokens on the final event; Chat: usage.completion_tokens "
+        "on the usage chunk; Anthropic: the usage on message_delta (message_start only has a "
+        "placeholder count)"
+    ),
+}
+
+
+def check_final_result(final_result: Callable[[list[Any]], dict[str, Any]]) -> bool:
+    """Exercise 5.2: ``final_result(events)`` -> ``{"text", "finish", "output_tokens"}`` for any provider."""
+
+    def body(report: Report) -> None:
+        for name, (events, want) in sample_streams().items():
+            try:
+                got = final_result(list(events))
+            except NotImplementedError:
+                raise
+            except Exception as exc:
+                report.expect(False, f"for the {name} stream your function raised {type(exc).__name__}: {exc}")
+                continue
+            if not report.expect(isinstance(got, dict), f"for the {name} stream return a dict, got {got!r:.60}"):
+                continue
+            for key, value in want.items():
+                report.expect(
+                    got.get(key) == value,
+                    f"for the {name} stream {key!r} should be {value!r}, not {got.get(key)!r}: {_HINTS[key]}",
+                )
+
+    return run_check("Exercise 5.2: one final result for every provider", body)
