@@ -197,7 +197,7 @@ def test_tiny_writes_really_fragment_the_wire(local_server):
     pieces = []
     with httpx.Client(timeout=10) as http, http.stream(
             "POST", local_server.openai_base_url + "/chat/completions", json=body,
-            headers=fault("tiny-writes=2;delay-ms=2")) as response:
+            headers=fault("tiny-writes=3;delay-ms=1")) as response:
         for piece in response.iter_raw():
             pieces.append(piece)
     data = b"".join(pieces)
