@@ -885,6 +885,7 @@ def _reconnectable(exc: BaseException) -> bool:
 
 
 _ERROR_BODY_LIMIT = 64 * 1024
+_CLOSED_BY_SERVER = "the server closed the connection"
 
 
 class EventSource(_SourceBase):
@@ -1016,7 +1017,7 @@ class EventSource(_SourceBase):
                         self._take(decoder)
                     decoder.close()
                     self._take(decoder)
-                reason, cause = "the server closed the connection", "connection closed by server"
+                reason = cause = _CLOSED_BY_SERVER
             except Exception as exc:
                 if not _reconnectable(exc) or self._closed:
                     raise
@@ -1162,7 +1163,7 @@ class AsyncEventSource(_SourceBase):
                         self._take(decoder)
                     decoder.close()
                     self._take(decoder)
-                reason, cause = "the server closed the connection", "connection closed by server"
+                reason = cause = _CLOSED_BY_SERVER
             except Exception as exc:
                 if not _reconnectable(exc) or self._closed:
                     raise
