@@ -451,3 +451,40 @@ def test_bad_arguments_are_refused() -> None:
         EventSource("http://127.0.0.1:1/", retry_ms=-1)
     with pytest.raises(ValueError, match="NUL, CR or LF"):
         EventSource("http://127.0.0.1:1/", last_event_id="a\nb")
+
+
+async def test_aclose_from_another_task_interrupts_the_wait(serve) -> None:
+    import asyncio
+
+    server = serve(lambda conn: conn.head(chunked=False))
+    source = AsyncEventSource(server.url, retry_ms=10_000, max_attempts=None)
+
+    async def consume() -> list[ServerSentEvent]:
+        return [e async for e in source]
+
+    task = asyncio.ensure_future(consume())
+    await asyncio.sleep(0.3)
+    t0 = time.monotonic()
+    await source.aclose()
+    assert await asyncio.wait_for(task, 5) == []
+    assert time.monotonic() - t0 < 5
+
+
+def test_close_from_another_thread_while_reading(serve) -> None:
+    release = threading.Event()
+
+    def handler(conn: Conn) -> None:
+        conn.head()
+        conn.send(encode_event("first"))
+        release.wait(5)
+
+    server = serve(handler)
+    source = EventSource(server.url)
+    got = []
+    t0 = time.monotonic()
+    for event in source:
+        got.append(event.data)
+        threading.Timer(0.2, source.close).start()  # while the next read blocks
+    assert time.monotonic() - t0 < 3  # woken up, not waiting for the server
+    release.set()
+    assert got == ["first"] and source.closed

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import json as _json
 import re
+import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -855,7 +856,7 @@ class _SourceBase:
             raise err
         # The spec waits the reconnection time; it allows backing off further,
         # which we do (doubling) for consecutive failures, within the cap.
-        delay_ms = min(self._retry_ms * (2 ** (attempt - 1)), self.max_retry_ms)
+        delay_ms = min(self._retry_ms * (2 ** min(attempt - 1, 40)), self.max_retry_ms)
         record = Reconnect(attempt, self._last_event_id, delay_ms / 1000, reason)
         self.reconnects.append(record)
         if self.on_reconnect is not None:
@@ -964,14 +965,20 @@ class EventSource(_SourceBase):
         self._closed = True
         self._wake.set()
         it, self._iterator = self._iterator, None
+        reading_elsewhere = False
         if it is not None and hasattr(it, "close"):
             try:
                 it.close()  # type: ignore[attr-defined]
-            except ValueError:  # "generator already executing": closed from another thread
-                pass
+            except ValueError:  # "generator already executing": another thread is reading
+                reading_elsewhere = True
         response, self._response = self._response, None
         if response is not None:
-            response.close()
+            if reading_elsewhere:
+                # Closing a socket does not wake a thread blocked reading it;
+                # shutting it down does. That thread then closes the response.
+                _shutdown(response)
+            else:
+                response.close()
         if self._own_client and self._client is not None:
             self._client.close()
             self._client = None
@@ -1019,11 +1026,23 @@ class EventSource(_SourceBase):
                     self._take(decoder)
                 reason = cause = _CLOSED_BY_SERVER
             except Exception as exc:
-                if not _reconnectable(exc) or self._closed:
+                if self._closed:
+                    return  # close() from elsewhere cut the connection: not an error
+                if not _reconnectable(exc):
                     raise
                 reason, cause = _describe(exc), exc
             finally:
                 self._response = None
+
+
+def _shutdown(response: httpx.Response) -> None:
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _read_limited(response: httpx.Response) -> bytes:
@@ -1090,6 +1109,7 @@ class AsyncEventSource(_SourceBase):
         self._client = client
         self._own_client = client is None
         self._iterator: Any = None
+        self._wake: Any = None  # an asyncio.Event, made inside the running loop
 
     def __aiter__(self) -> AsyncIterator[ServerSentEvent]:
         if self._iterator is None:
@@ -1105,6 +1125,8 @@ class AsyncEventSource(_SourceBase):
     async def aclose(self) -> None:
         """Stop: close the connection (and the client if this object made it)."""
         self._closed = True
+        if self._wake is not None:
+            self._wake.set()
         it, self._iterator = self._iterator, None
         if it is not None:
             try:
@@ -1138,7 +1160,12 @@ class AsyncEventSource(_SourceBase):
                 attempt += 1
                 record = self._next_attempt(attempt, reason, cause)
                 if record.delay:
-                    await asyncio.sleep(record.delay)
+                    if self._wake is None:
+                        self._wake = asyncio.Event()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), record.delay)
+                    except asyncio.TimeoutError:
+                        pass
                 if self._closed:
                     return
             client = self._get_client()
@@ -1165,7 +1192,9 @@ class AsyncEventSource(_SourceBase):
                     self._take(decoder)
                 reason = cause = _CLOSED_BY_SERVER
             except Exception as exc:
-                if not _reconnectable(exc) or self._closed:
+                if self._closed:
+                    return  # close() from elsewhere cut the connection: not an error
+                if not _reconnectable(exc):
                     raise
                 reason, cause = _describe(exc), exc
             finally:
