@@ -53,7 +53,7 @@ async def create_message(request: Request) -> Any:
     stream = field(body, "stream", bool, default=False)
     json_mode, schema = _format(body)
     c = controls(request)
-    answer = make_answer(prompt, c.seed, max_tokens=max_tokens, stop=stop, json_mode=json_mode, schema=schema,
+    answer = make_answer(prompt, c.seed, length=c.length, max_tokens=max_tokens, stop=stop, json_mode=json_mode, schema=schema,
                          context=context)
     msg_id = new_id("msg")
     usage = {"input_tokens": answer.input_tokens, "cache_creation_input_tokens": 0,

@@ -94,7 +94,10 @@ def _model(name: str) -> dict[str, Any]:
 
 
 async def stats(request: Request) -> Response:
-    return JSONResponse(request.app.state.stats.as_dict())
+    stats: Stats = request.app.state.stats
+    if request.query_params.get("reset"):
+        stats.lateness.clear()
+    return JSONResponse(stats.as_dict(lateness=True))
 
 
 async def index(request: Request) -> Response:

@@ -131,11 +131,11 @@ class Answer:
 
 def make_answer(prompt: str, seed: int, *, max_tokens: int | None = None, stop: list[str] | None = None,
                 json_mode: str | None = None, schema: dict[str, Any] | None = None,
-                context: str = "") -> Answer:
+                context: str = "", length: int | None = None) -> Answer:
     """The deterministic answer: same arguments, same tokens, on every endpoint."""
     try:
         text = generate_json(schema if json_mode == "json_schema" else None, prompt, seed) if json_mode \
-            else generate_text(prompt, seed)
+            else generate_text(prompt, seed, tokens=length)
     except SchemaError as exc:
         raise ProviderError(400, f"Invalid schema for response_format: {exc}", param="response_format",
                             code="invalid_json_schema") from None

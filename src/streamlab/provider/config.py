@@ -24,6 +24,7 @@ HEADER_TPS = "x-streamlab-tokens-per-second"
 HEADER_JITTER = "x-streamlab-jitter-ms"
 HEADER_SEED = "x-streamlab-seed"
 HEADER_FAULT = "x-streamlab-fault"
+HEADER_TOKENS = "x-streamlab-tokens"
 
 
 class ControlError(ValueError):
@@ -155,6 +156,7 @@ class RequestControls:
     seed: int
     faults: list[Fault] = field(default_factory=list)
     attempt: int = 0  # from x-stainless-retry-count: 0 on the first try
+    length: int | None = None  # x-streamlab-tokens: exact answer length in tokens
 
     def fault(self, kind: str) -> Fault | None:
         """The active fault of this kind, if any (``times`` counts attempts)."""
@@ -210,6 +212,8 @@ def controls_from(headers: Headers, settings: Settings, *, body_seed: int | None
         seed = body_seed
     else:
         seed = settings.seed
+    length_raw = headers.get(HEADER_TOKENS)
+    length = None if length_raw is None else _number(HEADER_TOKENS, length_raw.strip(), integer=True)
     try:
         attempt = int(headers.get("x-stainless-retry-count", "0"))
     except ValueError:
@@ -221,6 +225,7 @@ def controls_from(headers: Headers, settings: Settings, *, body_seed: int | None
         seed=seed,
         faults=parse_fault(headers.get(HEADER_FAULT, "")),
         attempt=attempt,
+        length=length,
     )
 
 

@@ -213,11 +213,21 @@ def composer_for(prompt: str, seed: int) -> Composer:
     return Composer(rng=rng, topic=topic)
 
 
-def generate_text(prompt: str, seed: int = 0) -> str:
-    """The full answer to ``prompt`` for ``seed``: a few sentences on its topic."""
+def generate_text(prompt: str, seed: int = 0, *, tokens: int | None = None) -> str:
+    """The full answer to ``prompt`` for ``seed``: a few sentences on its topic.
+
+    With ``tokens``, the answer is exactly that many tokens long (sentences
+    are added as needed and the last one is cut), for long benchmark streams.
+    """
     composer = composer_for(prompt, seed)
     n = requested_sentences(prompt, composer.rng)
-    return " ".join(composer.next_sentence() for _ in range(n))
+    text = " ".join(composer.next_sentence() for _ in range(n))
+    if tokens is None:
+        return text
+    pieces = tokenize(text)
+    while len(pieces) < tokens:
+        pieces += tokenize(" " + composer.next_sentence())
+    return "".join(pieces[:tokens])
 
 
 # -- JSON output --------------------------------------------------------------

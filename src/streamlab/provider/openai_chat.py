@@ -73,7 +73,7 @@ async def create_chat_completion(request: Request) -> Any:
     include_usage = bool(options.get("include_usage"))
     json_mode, schema = _response_format(body)
     c = controls(request, body_seed=field(body, "seed", int))
-    answer = make_answer(prompt, c.seed, max_tokens=max_tokens, stop=stop, json_mode=json_mode, schema=schema)
+    answer = make_answer(prompt, c.seed, length=c.length, max_tokens=max_tokens, stop=stop, json_mode=json_mode, schema=schema)
     chat_id, created = new_id("chatcmpl"), now()
     if not stream:
         return DelayedJSON({

@@ -62,7 +62,7 @@ async def create_response(request: Request) -> Any:
     stream = field(body, "stream", bool, default=False)
     json_mode, schema, fmt = _text_format(body)
     c = controls(request)
-    answer = make_answer(prompt, c.seed, max_tokens=max_out, json_mode=json_mode, schema=schema,
+    answer = make_answer(prompt, c.seed, length=c.length, max_tokens=max_out, json_mode=json_mode, schema=schema,
                          context=instructions if isinstance(instructions, str) else "")
     ids = {"resp": new_id("resp"), "msg": new_id("msg")}
     base = _base(body, model, max_out, fmt, ids["resp"])

@@ -41,8 +41,15 @@ class Stats:
     # Seconds each token was sent after its scheduled time (recent ones only).
     lateness: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=500_000))
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"active_generations": self.active, "requests": self.requests, "started": self.started, "completed": self.completed,
+    def as_dict(self, *, lateness: bool = False) -> dict[str, Any]:
+        """Counters; with ``lateness``, also p50/p99/max token lateness in ms."""
+        extra: dict[str, Any] = {}
+        if lateness and self.lateness:
+            ordered = sorted(self.lateness)
+            n = len(ordered)
+            extra = {"lateness_ms": {"p50": 1000 * ordered[n // 2], "p99": 1000 * ordered[min(n - 1, int(n * 0.99))],
+                                     "max": 1000 * ordered[-1]}}
+        return extra |  {"active_generations": self.active, "requests": self.requests, "started": self.started, "completed": self.completed,
                 "cancelled": self.cancelled, "dropped": self.dropped, "lateness_samples": len(self.lateness)}
 
 

@@ -1,0 +1,230 @@
+"""Benchmark the local provider.
+
+(a) Pacing under load: 200 concurrent Responses streams of 500 tokens at 50
+    tokens/s from ONE server process (a subprocess). Reports per-stream
+    throughput, lateness of each token against its schedule (p50/p99/max;
+    target p99 < 5 ms) measured by the server at send time and by the client
+    at arrival, and the server's CPU use.
+(b) Raw speed: one stream with no delay. Events/s the server emits (read by
+    a bare socket client) as a ratio to the events/s the real openai SDK can
+    parse from the same server in the same run. Above 1 means the SDK, not the
+    server, is the bottleneck.
+
+Run: ``.venv/bin/python benchmarks/bench_provider.py [--streams 200]
+[--tokens 500] [--rate 50]``. Takes about half a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+MARK = b'"type": "response.output_text.delta"'
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def start_server(tps: float) -> tuple[subprocess.Popen[str], int]:
+    code = (
+        "import sys, uvicorn, socket\n"
+        "from streamlab.provider import create_app\n"
+        f"app = create_app(ttft_ms=0, tokens_per_second={tps}, jitter_ms=0)\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1], flush=True)\n"
+        "config = uvicorn.Config(app, log_level='warning', access_log=False, lifespan='off', backlog=1024)\n"
+        "uvicorn.Server(config).run(sockets=[s])\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    port = int(proc.stdout.readline())
+    deadline = time.monotonic() + 20
+    while True:  # the socket is bound before uvicorn listens on it: wait until it accepts
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("the benchmark server did not start") from None
+            time.sleep(0.02)
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK  # utime + stime
+
+
+def request_bytes(port: int, tokens: int, seed: int) -> bytes:
+    body = json.dumps({"model": "streamlab-local", "input": "Tell me about streaming", "stream": True}).encode()
+    return (
+        f"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nx-streamlab-tokens: {tokens}\r\nx-streamlab-seed: {seed}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+
+
+class _Counter(asyncio.Protocol):
+    """Counts delta events per read and stamps them; as cheap as a Python client gets."""
+
+    def __init__(self, done: asyncio.Future[list[float]]) -> None:
+        self.arrivals: list[float] = []
+        self.tail = b""
+        self.done = done
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        buf = self.tail + data
+        n = buf.count(MARK)
+        if n:
+            self.arrivals += [now] * n
+        self.tail = buf[-(len(MARK) - 1) :]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(self.arrivals)
+
+
+async def one_stream(port: int, tokens: int, seed: int) -> list[float]:
+    """Arrival time of each delta event, read with a bare socket (cheap on the client).
+
+    ``Connection: close`` makes the server close the socket at the end of the stream.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[list[float]] = loop.create_future()
+    transport, _ = await loop.create_connection(lambda: _Counter(done), "127.0.0.1", port)
+    transport.write(request_bytes(port, tokens, seed))
+    try:
+        return await done
+    finally:
+        transport.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+async def load_test(port: int, streams: int, tokens: int, rate: float) -> dict[str, float]:
+    results = await asyncio.gather(*(one_stream(port, tokens, i) for i in range(streams)))
+    lateness, throughput = [], []
+    for arrivals in results:
+        assert len(arrivals) == tokens, f"stream got {len(arrivals)} of {tokens} tokens"
+        first = arrivals[0]
+        lateness += [t - (first + i / rate) for i, t in enumerate(arrivals)]
+        throughput.append((tokens - 1) / (arrivals[-1] - first))
+    return {
+        "client_p50_ms": 1000 * pct(lateness, 0.50),
+        "client_p99_ms": 1000 * pct(lateness, 0.99),
+        "client_max_ms": 1000 * max(lateness),
+        "tput_min": min(throughput),
+        "tput_median": statistics.median(throughput),
+        "tput_max": max(throughput),
+    }
+
+
+def bench_a(streams: int, tokens: int, rate: float) -> dict[str, float]:
+    import httpx
+
+    proc, port = start_server(rate)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        httpx.get(base + "/streamlab/stats?reset=1")
+        load = os.getloadavg()[0]
+        cpu0, t0, own0 = cpu_seconds(proc.pid), time.perf_counter(), time.process_time()
+        client = asyncio.run(load_test(port, streams, tokens, rate))
+        wall = time.perf_counter() - t0
+        cpu = cpu_seconds(proc.pid) - cpu0
+        client_cpu = time.process_time() - own0
+        server = httpx.get(base + "/streamlab/stats").json()
+    finally:
+        proc.terminate()
+        proc.wait()
+    late = server["lateness_ms"]
+    return {**client, "streams": streams, "p50": late["p50"], "p99": late["p99"], "max": late["max"],
+            "cpu": cpu, "wall": wall, "client_cpu": client_cpu, "load": load}
+
+
+def report_a(r: dict[str, float], tokens: int, rate: float) -> None:
+    print(f"(a) {r['streams']} concurrent streams x {tokens} tokens at {rate:g} tokens/s, one server process "
+          f"(load average {r['load']:.1f} on 2 shared cores when it started)")
+    print(f"    per-stream throughput: median {r['tput_median']:.2f} tok/s "
+          f"(min {r['tput_min']:.2f}, max {r['tput_max']:.2f}; target {rate:g})")
+    print(f"    token lateness at the server (send vs schedule): p50 {r['p50']:.2f} ms, "
+          f"p99 {r['p99']:.2f} ms, max {r['max']:.2f} ms  "
+          f"[target p99 < 5 ms: {'OK' if r['p99'] < 5 else 'MISSED'}]")
+    print(f"    token lateness at the client (arrival vs first + i/rate): p50 {r['client_p50_ms']:.2f} ms, "
+          f"p99 {r['client_p99_ms']:.2f} ms, max {r['client_max_ms']:.2f} ms")
+    print(f"    server CPU: {r['cpu']:.2f} s over {r['wall']:.1f} s wall = {100 * r['cpu'] / r['wall']:.0f}% of one core "
+          f"({r['streams'] * tokens / r['cpu']:,.0f} paced events per CPU-second); "
+          f"client CPU {100 * r['client_cpu'] / r['wall']:.0f}%")
+
+
+async def raw_rate(port: int, tokens: int) -> float:
+    t0 = time.perf_counter()
+    arrivals = await one_stream(port, tokens, 0)
+    assert len(arrivals) == tokens
+    return tokens / (time.perf_counter() - t0)
+
+
+def sdk_rate(port: int, tokens: int) -> tuple[float, float]:
+    import openai
+
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+    t0 = time.perf_counter()
+    n = 0
+    for event in client.responses.create(model="m", input="Tell me about streaming", stream=True,
+                                         extra_headers={"x-streamlab-tokens": str(tokens)}):
+        n += 1
+    t_raw = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with client.responses.stream(model="m", input="Tell me about streaming",
+                                 extra_headers={"x-streamlab-tokens": str(tokens)}) as stream:
+        m = sum(1 for _ in stream)
+    return n / t_raw, m / (time.perf_counter() - t0)
+
+
+def bench_b(tokens: int) -> None:
+    proc, port = start_server(0)
+    try:
+        asyncio.run(raw_rate(port, 1000))  # warm-up
+        server = max(asyncio.run(raw_rate(port, tokens)) for _ in range(3))
+        sdk, helper = max((sdk_rate(port, tokens) for _ in range(2)), key=lambda r: r[0])
+    finally:
+        proc.terminate()
+        proc.wait()
+    print(f"(b) one stream, no delay, {tokens} delta events (Responses API)")
+    print(f"    server emits {server:,.0f} events/s (bare socket reader)")
+    print(f"    openai SDK parses {sdk:,.0f} events/s (client.responses.create(stream=True)); "
+          f"responses.stream() helper {helper:,.0f} events/s")
+    print(f"    ratio server / SDK = {server / sdk:.1f}x (helper: {server / helper:.1f}x)  "
+          f"[> 1: the SDK, not the server, is the limit]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--streams", type=int, default=200)
+    parser.add_argument("--tokens", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--fast-tokens", type=int, default=20000)
+    parser.add_argument("--sweep", default="50,100", help="smaller stream counts to run first (comma list, '' for none)")
+    parser.add_argument("--only", choices=["a", "b"])
+    args = parser.parse_args()
+    print(f"bench_provider on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    if args.only != "b":
+        for n in [int(x) for x in args.sweep.split(",") if x.strip()]:
+            r = bench_a(n, args.tokens, args.rate)
+            print(f"    sweep: {n:>4} streams: server lateness p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms; "
+                  f"throughput median {r['tput_median']:.2f} tok/s; server CPU {100 * r['cpu'] / r['wall']:.0f}%; "
+                  f"load {r['load']:.1f}")
+        report_a(bench_a(args.streams, args.tokens, args.rate), args.tokens, args.rate)
+    if args.only != "a":
+        bench_b(args.fast_tokens)
+
+
+if __name__ == "__main__":
+    main()
