@@ -300,7 +300,7 @@ class Pane:
         elif self.status == "waiting" or (self.mode == "buffered" and not text and not self.finished):
             what = "the first token" if self.mode == "streamed" else "the complete response"
             parts.append(
-                f"<span class='streamlab-waiting' style='{_MUTED}'>&#9203; waiting for {what}"
+                f"<span class='streamlab-waiting' style='{_MUTED}'>waiting for {what}"
                 f"&hellip; {self._elapsed(now):.1f} s</span>"
             )
         if text:
@@ -309,7 +309,7 @@ class Pane:
                 parts.append("<span class='streamlab-cursor' style='opacity:.6'>&#9612;</span>")
         if self.status == "stopped":
             msg = self.note or f"stopped after {self.tokens} tokens ({len(text)} characters)"
-            parts.append(f"<div class='streamlab-note' style='{_NOTE_BOX}'>&#9209; {html.escape(msg)}</div>")
+            parts.append(f"<div class='streamlab-note' style='{_NOTE_BOX}'>&#9632; {html.escape(msg)}</div>")
         elif self.status == "error" and self.error is not None:
             err = self.error
             arrived = (
@@ -327,7 +327,7 @@ class Pane:
         return (
             f"<div style='height: {view.height}; overflow-y: auto; display: flex;"
             " flex-direction: column-reverse; border: 1px solid var(--jp-border-color1, #ccc);"
-            " border-radius: 4px; padding: .4em .6em'>"
+            " border-radius: 4px; padding: .4em .6em; line-height: 1.45'>"
             f"<div class='streamlab-content'>{inner}</div></div>"
         )
 
@@ -699,7 +699,7 @@ def _provider_kind(provider: Any) -> str:
 async def _acompare(
     comparison: Comparison,
     *,
-    make_client: Callable[[], Any],
+    client: Any,
     max_tokens: int,
     extra_headers: dict[str, str] | None,
     request_kwargs: dict[str, Any],
@@ -764,14 +764,6 @@ async def _acompare(
         except Exception as exc:  # shown in the pane, kept in the result
             pane.fail(exc)
 
-    try:
-        # Made before the clock starts: the first client imports its SDK,
-        # which is not part of the request's time.
-        client = make_client()
-    except Exception as exc:
-        view._begin(time.perf_counter())
-        view.fail(exc)
-        return comparison
     view._begin(time.perf_counter())
     try:
         async with client:
@@ -848,11 +840,15 @@ def compare(
     if label:
         view.label = label
     comparison = Comparison(view=view, prompt=prompt, api=api, model=model)
+    # Made here, before the clock starts and before the view shows: the first
+    # client imports its SDK (a second or two), which is not the request's
+    # time, and a configuration error (no API key) is raised at once.
+    client = make_client()
     if display:
         _display(view)
     job = _acompare(
         comparison,
-        make_client=make_client,
+        client=client,
         max_tokens=max_tokens,
         extra_headers=extra_headers,
         request_kwargs=request_kwargs,
@@ -922,6 +918,7 @@ def plot_timeline(
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.6))
     colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+    longest = 0.0
     for i, (label, results) in enumerate(items):
         color = colors[i % len(colors)]
         for r in results:
@@ -939,19 +936,25 @@ def plot_timeline(
             if r.ttft is not None:
                 first = next((c for t, c in r.timeline if t >= r.ttft and c > 0), cs[-1])
                 ax.plot([r.ttft], [first], "o", color=color, markersize=6)
+                # Streamed: left of the dot, over the flat start of the line;
+                # buffered: right of the jump, where nothing else is drawn.
+                streamed = r.mode == "streamed"
                 ax.annotate(
                     f"TTFT {r.ttft:.2f} s",
                     (r.ttft, first),
                     textcoords="offset points",
-                    xytext=(6, -12 if r.mode == "streamed" else 4),
+                    xytext=(-6, 6) if streamed else (6, -12),
+                    ha="right" if streamed else "left",
                     fontsize=8,
                     color=color,
                 )
+            longest = max(longest, end)
     ax.set_xlabel("seconds since the request was sent")
     ax.set_ylabel("characters on screen")
     if title:
         ax.set_title(title)
-    ax.set_xlim(left=0)
+    # Room on the right for the buffered TTFT label.
+    ax.set_xlim(0, longest * 1.18 if longest > 0 else None)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     if items:
