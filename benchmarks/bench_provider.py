@@ -60,7 +60,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def request_bytes(port: int, tokens: int, seed: int) -> bytes:
-    body = json.dumps({"model": "streamlab-local", "input": "Tell me about streaming", "stream": True}).encode()
+    body = json.dumps(
+        {"model": "streamlab-local", "input": "Tell me about streaming", "stream": True}
+    ).encode()
     return (
         f"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\nx-streamlab-tokens: {tokens}\r\nx-streamlab-seed: {seed}\r\n"
@@ -145,23 +147,42 @@ def bench_a(streams: int, tokens: int, rate: float) -> dict[str, float]:
         proc.terminate()
         proc.wait()
     late = server["lateness_ms"]
-    return {**client, "streams": streams, "p50": late["p50"], "p99": late["p99"], "max": late["max"],
-            "cpu": cpu, "wall": wall, "client_cpu": client_cpu, "load": load}
+    return {
+        **client,
+        "streams": streams,
+        "p50": late["p50"],
+        "p99": late["p99"],
+        "max": late["max"],
+        "cpu": cpu,
+        "wall": wall,
+        "client_cpu": client_cpu,
+        "load": load,
+    }
 
 
 def report_a(r: dict[str, float], tokens: int, rate: float) -> None:
-    print(f"(a) {r['streams']} concurrent streams x {tokens} tokens at {rate:g} tokens/s, one server process "
-          f"(load average {r['load']:.1f} on 2 shared cores when it started)")
-    print(f"    per-stream throughput: median {r['tput_median']:.2f} tok/s "
-          f"(min {r['tput_min']:.2f}, max {r['tput_max']:.2f}; target {rate:g})")
-    print(f"    token lateness at the server (send vs schedule): p50 {r['p50']:.2f} ms, "
-          f"p99 {r['p99']:.2f} ms, max {r['max']:.2f} ms  "
-          f"[target p99 < 5 ms: {'OK' if r['p99'] < 5 else 'MISSED'}]")
-    print(f"    token lateness at the client (arrival vs first + i/rate): p50 {r['client_p50_ms']:.2f} ms, "
-          f"p99 {r['client_p99_ms']:.2f} ms, max {r['client_max_ms']:.2f} ms")
-    print(f"    server CPU: {r['cpu']:.2f} s over {r['wall']:.1f} s wall = {100 * r['cpu'] / r['wall']:.0f}% of one core "
-          f"({r['streams'] * tokens / r['cpu']:,.0f} paced events per CPU-second); "
-          f"client CPU {100 * r['client_cpu'] / r['wall']:.0f}%")
+    print(
+        f"(a) {r['streams']} concurrent streams x {tokens} tokens at {rate:g} tokens/s, one server process "
+        f"(load average {r['load']:.1f} on 2 shared cores when it started)"
+    )
+    print(
+        f"    per-stream throughput: median {r['tput_median']:.2f} tok/s "
+        f"(min {r['tput_min']:.2f}, max {r['tput_max']:.2f}; target {rate:g})"
+    )
+    print(
+        f"    token lateness at the server (send vs schedule): p50 {r['p50']:.2f} ms, "
+        f"p99 {r['p99']:.2f} ms, max {r['max']:.2f} ms  "
+        f"[target p99 < 5 ms: {'OK' if r['p99'] < 5 else 'MISSED'}]"
+    )
+    print(
+        f"    token lateness at the client (arrival vs first + i/rate): p50 {r['client_p50_ms']:.2f} ms, "
+        f"p99 {r['client_p99_ms']:.2f} ms, max {r['client_max_ms']:.2f} ms"
+    )
+    print(
+        f"    server CPU: {r['cpu']:.2f} s over {r['wall']:.1f} s wall = {100 * r['cpu'] / r['wall']:.0f}% of one core "
+        f"({r['streams'] * tokens / r['cpu']:,.0f} paced events per CPU-second); "
+        f"client CPU {100 * r['client_cpu'] / r['wall']:.0f}%"
+    )
 
 
 async def raw_rate(port: int, tokens: int) -> float:
@@ -176,14 +197,22 @@ def sdk_rate(port: int, tokens: int) -> tuple[float, float]:
 
     client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
     t0 = time.perf_counter()
-    n = 0
-    for event in client.responses.create(model="m", input="Tell me about streaming", stream=True,
-                                         extra_headers={"x-streamlab-tokens": str(tokens)}):
-        n += 1
+    n = sum(
+        1
+        for _ in client.responses.create(
+            model="m",
+            input="Tell me about streaming",
+            stream=True,
+            extra_headers={"x-streamlab-tokens": str(tokens)},
+        )
+    )
     t_raw = time.perf_counter() - t0
     t0 = time.perf_counter()
-    with client.responses.stream(model="m", input="Tell me about streaming",
-                                 extra_headers={"x-streamlab-tokens": str(tokens)}) as stream:
+    with client.responses.stream(
+        model="m",
+        input="Tell me about streaming",
+        extra_headers={"x-streamlab-tokens": str(tokens)},
+    ) as stream:
         m = sum(1 for _ in stream)
     return n / t_raw, m / (time.perf_counter() - t0)
 
@@ -199,10 +228,14 @@ def bench_b(tokens: int) -> None:
         proc.wait()
     print(f"(b) one stream, no delay, {tokens} delta events (Responses API)")
     print(f"    server emits {server:,.0f} events/s (bare socket reader)")
-    print(f"    openai SDK parses {sdk:,.0f} events/s (client.responses.create(stream=True)); "
-          f"responses.stream() helper {helper:,.0f} events/s")
-    print(f"    ratio server / SDK = {server / sdk:.1f}x (helper: {server / helper:.1f}x)  "
-          f"[> 1: the SDK, not the server, is the limit]")
+    print(
+        f"    openai SDK parses {sdk:,.0f} events/s (client.responses.create(stream=True)); "
+        f"responses.stream() helper {helper:,.0f} events/s"
+    )
+    print(
+        f"    ratio server / SDK = {server / sdk:.1f}x (helper: {server / helper:.1f}x)  "
+        f"[> 1: the SDK, not the server, is the limit]"
+    )
 
 
 def main() -> None:
@@ -211,16 +244,22 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=500)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--fast-tokens", type=int, default=20000)
-    parser.add_argument("--sweep", default="50,100", help="smaller stream counts to run first (comma list, '' for none)")
+    parser.add_argument(
+        "--sweep",
+        default="50,100",
+        help="smaller stream counts to run first (comma list, '' for none)",
+    )
     parser.add_argument("--only", choices=["a", "b"])
     args = parser.parse_args()
     print(f"bench_provider on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     if args.only != "b":
         for n in [int(x) for x in args.sweep.split(",") if x.strip()]:
             r = bench_a(n, args.tokens, args.rate)
-            print(f"    sweep: {n:>4} streams: server lateness p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms; "
-                  f"throughput median {r['tput_median']:.2f} tok/s; server CPU {100 * r['cpu'] / r['wall']:.0f}%; "
-                  f"load {r['load']:.1f}")
+            print(
+                f"    sweep: {n:>4} streams: server lateness p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms; "
+                f"throughput median {r['tput_median']:.2f} tok/s; server CPU {100 * r['cpu'] / r['wall']:.0f}%; "
+                f"load {r['load']:.1f}"
+            )
         report_a(bench_a(args.streams, args.tokens, args.rate), args.tokens, args.rate)
     if args.only != "a":
         bench_b(args.fast_tokens)

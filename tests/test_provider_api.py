@@ -16,18 +16,30 @@ def test_responses_stream_joined_equals_non_stream(local_server):
     assert full.status == "completed" and full.output_text
     events = list(client.responses.create(model="streamlab-local", input=PROMPT, stream=True))
     types = [e.type for e in events]
-    assert types[:4] == ["response.created", "response.in_progress", "response.output_item.added",
-                         "response.content_part.added"]
-    assert types[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done",
-                          "response.completed"]
+    assert types[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert types[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
     assert [e.sequence_number for e in events] == list(range(len(events)))
     deltas = [e for e in events if e.type == "response.output_text.delta"]
     assert "".join(d.delta for d in deltas) == full.output_text
-    assert {(d.item_id, d.output_index, d.content_index) for d in deltas} == {(events[2].item.id, 0, 0)}
+    assert {(d.item_id, d.output_index, d.content_index) for d in deltas} == {
+        (events[2].item.id, 0, 0)
+    }
     assert len({e.response.id for e in events if hasattr(e, "response")}) == 1
     completed = events[-1].response
     assert completed.usage.output_tokens == len(deltas) == full.usage.output_tokens
-    assert completed.usage.total_tokens == completed.usage.input_tokens + completed.usage.output_tokens
+    assert (
+        completed.usage.total_tokens == completed.usage.input_tokens + completed.usage.output_tokens
+    )
 
 
 def test_responses_stream_helper_final_response(local_server):
@@ -45,16 +57,24 @@ def test_responses_max_output_tokens_is_incomplete(local_server):
     full = client.responses.create(model="m", input=PROMPT, max_output_tokens=16)
     assert full.status == "incomplete" and full.incomplete_details.reason == "max_output_tokens"
     assert full.usage.output_tokens == 16
-    events = list(client.responses.create(model="m", input=PROMPT, max_output_tokens=16, stream=True))
+    events = list(
+        client.responses.create(model="m", input=PROMPT, max_output_tokens=16, stream=True)
+    )
     assert events[-1].type == "response.incomplete"
-    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == full.output_text
+    assert (
+        "".join(e.delta for e in events if e.type == "response.output_text.delta")
+        == full.output_text
+    )
 
 
 def test_chat_stream_with_include_usage(local_server):
     client = local_server.openai(max_retries=0)
     full = client.chat.completions.create(model="m", messages=OCEAN)
-    chunks = list(client.chat.completions.create(model="m", messages=OCEAN, stream=True,
-                                                 stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="m", messages=OCEAN, stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert all(c.usage is None for c in chunks[:-1])
@@ -86,7 +106,10 @@ def test_messages_stream_helper_and_final_message(local_server):
         final = stream.get_final_message()
     assert text == final.content[0].text == full.content[0].text
     assert final.usage.output_tokens == full.usage.output_tokens
-    raw = [e.type for e in client.messages.create(model="m", max_tokens=1024, messages=OCEAN, stream=True)]
+    raw = [
+        e.type
+        for e in client.messages.create(model="m", max_tokens=1024, messages=OCEAN, stream=True)
+    ]
     assert raw[:2] == ["message_start", "content_block_start"]
     assert raw[-3:] == ["content_block_stop", "message_delta", "message_stop"]
 
@@ -97,7 +120,9 @@ def test_messages_max_tokens_and_stop_sequence(local_server):
     assert cut.stop_reason == "max_tokens" and cut.usage.output_tokens == 7
     full = client.messages.create(model="m", max_tokens=1024, messages=OCEAN).content[0].text
     word = full.split()[4]
-    stopped = client.messages.create(model="m", max_tokens=1024, messages=OCEAN, stop_sequences=[word])
+    stopped = client.messages.create(
+        model="m", max_tokens=1024, messages=OCEAN, stop_sequences=[word]
+    )
     assert stopped.stop_reason == "stop_sequence" and stopped.stop_sequence == word
     assert stopped.content[0].text == full[: full.index(word)]
 
@@ -108,7 +133,9 @@ def test_same_answer_on_all_apis_and_seed_changes_it(local_server):
     c = oa.chat.completions.create(model="m", messages=OCEAN).choices[0].message.content
     m = an.messages.create(model="m", max_tokens=1024, messages=OCEAN).content[0].text
     assert r == c == m
-    other = oa.responses.create(model="m", input=PROMPT, extra_headers={"x-streamlab-seed": "7"}).output_text
+    other = oa.responses.create(
+        model="m", input=PROMPT, extra_headers={"x-streamlab-seed": "7"}
+    ).output_text
     assert other != r
     assert "ocean" in r.lower() or "sea" in r.lower() or "water" in r.lower()
 
@@ -129,10 +156,14 @@ async def test_async_clients_stream(local_server):
             async for _ in s:
                 pass
             assert (await s.get_final_response()).output_text == full.output_text
-        chunks = await client.chat.completions.create(model="m", messages=OCEAN, stream=True,
-                                                      stream_options={"include_usage": True})
+        chunks = await client.chat.completions.create(
+            model="m", messages=OCEAN, stream=True, stream_options={"include_usage": True}
+        )
         parts = [c async for c in chunks]
-        assert "".join(c.choices[0].delta.content or "" for c in parts if c.choices) == full.output_text
+        assert (
+            "".join(c.choices[0].delta.content or "" for c in parts if c.choices)
+            == full.output_text
+        )
     async with local_server.async_anthropic(max_retries=0) as client:
         async with client.messages.stream(model="m", max_tokens=1024, messages=OCEAN) as s:
             text = "".join([t async for t in s.text_stream])
@@ -142,10 +173,16 @@ async def test_async_clients_stream(local_server):
 
 def test_timing_headers_pace_the_stream(local_server):
     client = local_server.openai(max_retries=0)
-    headers = {"x-streamlab-ttft-ms": "150", "x-streamlab-tokens-per-second": "200", "x-streamlab-jitter-ms": "0"}
+    headers = {
+        "x-streamlab-ttft-ms": "150",
+        "x-streamlab-tokens-per-second": "200",
+        "x-streamlab-jitter-ms": "0",
+    }
     t0 = time.perf_counter()
     arrivals = []
-    for e in client.responses.create(model="m", input="short answer please", stream=True, extra_headers=headers):
+    for e in client.responses.create(
+        model="m", input="short answer please", stream=True, extra_headers=headers
+    ):
         if e.type == "response.output_text.delta":
             arrivals.append(time.perf_counter() - t0)
     assert arrivals[0] >= 0.15
@@ -155,7 +192,11 @@ def test_timing_headers_pace_the_stream(local_server):
 
 def test_non_stream_waits_for_the_whole_answer(local_server):
     client = local_server.openai(max_retries=0)
-    headers = {"x-streamlab-ttft-ms": "100", "x-streamlab-tokens-per-second": "400", "x-streamlab-jitter-ms": "0"}
+    headers = {
+        "x-streamlab-ttft-ms": "100",
+        "x-streamlab-tokens-per-second": "400",
+        "x-streamlab-jitter-ms": "0",
+    }
     t0 = time.perf_counter()
     r = client.responses.create(model="m", input=PROMPT, extra_headers=headers)
     assert time.perf_counter() - t0 >= 0.1 + (r.usage.output_tokens - 1) / 400 * 0.9
@@ -167,4 +208,48 @@ def test_bad_control_header_is_a_400_naming_it(local_server, value):
 
     with pytest.raises(openai.BadRequestError, match="x-streamlab-ttft-ms"):
         local_server.openai(max_retries=0).responses.create(
-            model="m", input="hi", extra_headers={"x-streamlab-ttft-ms": value})
+            model="m", input="hi", extra_headers={"x-streamlab-ttft-ms": value}
+        )
+
+
+def test_exact_length_header(local_server):
+    client = local_server.openai(max_retries=0)
+    r = client.responses.create(
+        model="m", input=PROMPT, extra_headers={"x-streamlab-tokens": "300"}
+    )
+    assert r.usage.output_tokens == 300 and r.status == "completed"
+    chunks = client.chat.completions.create(
+        model="m", messages=OCEAN, stream=True, extra_headers={"x-streamlab-tokens": "300"}
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == r.output_text
+
+
+async def test_serve_from_inside_a_running_event_loop():
+    # A notebook kernel already runs a loop in the main thread: serve() must still work.
+    from streamlab.provider import serve
+
+    with serve(ttft_ms=0, tokens_per_second=0, jitter_ms=0) as server:
+        async with server.async_openai(max_retries=0) as client:
+            assert (await client.responses.create(model="m", input="hi")).status == "completed"
+        sync = server.openai(max_retries=0)  # a blocking call inside a coroutine, as in a cell
+        assert sync.chat.completions.create(model="m", messages=OCEAN).choices[0].message.content
+    assert not server.running
+
+
+async def test_create_app_is_a_plain_asgi_app():
+    import httpx
+
+    from streamlab.provider import create_app
+
+    app = create_app(ttft_ms=0, tokens_per_second=0, jitter_ms=0)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://local") as http:
+        r = await http.post("/v1/chat/completions", json={"model": "m", "messages": OCEAN})
+        assert r.status_code == 200 and r.json()["choices"][0]["finish_reason"] == "stop"
+        r = await http.post(
+            "/v1/messages", json={"model": "m", "max_tokens": 5, "messages": OCEAN, "stream": True}
+        )
+        assert r.text.startswith("event: message_start\n") and r.text.rstrip().endswith(
+            '{"type": "message_stop"}'
+        )
+    assert app.state.stats.active == 0

@@ -10,14 +10,17 @@ import pytest
 from streamlab.provider import serve
 
 
-@pytest.mark.parametrize(("kwargs", "param"), [
-    ({"input": "hi"}, "model"),
-    ({"model": "m"}, "input"),
-    ({"model": 3, "input": "hi"}, "model"),
-    ({"model": "m", "input": 42}, "input"),
-    ({"model": "m", "input": "hi", "max_output_tokens": "ten"}, "max_output_tokens"),
-    ({"model": "m", "input": "hi", "max_output_tokens": 0}, "max_output_tokens"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"input": "hi"}, "model"),
+        ({"model": "m"}, "input"),
+        ({"model": 3, "input": "hi"}, "model"),
+        ({"model": "m", "input": 42}, "input"),
+        ({"model": "m", "input": "hi", "max_output_tokens": "ten"}, "max_output_tokens"),
+        ({"model": "m", "input": "hi", "max_output_tokens": 0}, "max_output_tokens"),
+    ],
+)
 def test_responses_bad_requests(local_server, kwargs, param):
     client = local_server.openai(max_retries=0)
     with pytest.raises(openai.BadRequestError) as info:
@@ -31,11 +34,17 @@ def test_chat_and_messages_bad_requests(local_server):
         local_server.openai(max_retries=0).chat.completions.create(model="m", messages=[])
     with pytest.raises(openai.BadRequestError, match="stream_options"):
         local_server.openai(max_retries=0).chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "x"}], stream_options={"include_usage": True})
+            model="m",
+            messages=[{"role": "user", "content": "x"}],
+            stream_options={"include_usage": True},
+        )
     client = local_server.anthropic(max_retries=0)
     with pytest.raises(anthropic.BadRequestError) as info:
-        client.post("/v1/messages", body={"model": "m", "messages": [{"role": "user", "content": "x"}]},
-                    cast_to=object)
+        client.post(
+            "/v1/messages",
+            body={"model": "m", "messages": [{"role": "user", "content": "x"}]},
+            cast_to=object,
+        )
     assert info.value.body["type"] == "error"
     assert info.value.body["error"]["type"] == "invalid_request_error"
     assert "max_tokens" in info.value.body["error"]["message"]
@@ -43,7 +52,11 @@ def test_chat_and_messages_bad_requests(local_server):
 
 @pytest.mark.parametrize("path", ["/v1/responses", "/v1/chat/completions", "/v1/messages"])
 def test_invalid_json_is_a_400_not_a_traceback(local_server, path):
-    r = httpx.post(local_server.base_url + path, content=b"{not json", headers={"content-type": "application/json"})
+    r = httpx.post(
+        local_server.base_url + path,
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 400
     body = r.json()
     message = body["error"]["message"]
@@ -66,22 +79,43 @@ def test_api_key_when_server_has_one():
     with serve(ttft_ms=0, tokens_per_second=0, jitter_ms=0, api_key="sk-right") as server:
         assert "sk-right" not in repr(server)
         # The server's own clients carry its key.
-        assert server.openai(max_retries=0).responses.create(model="m", input="hi").status == "completed"
-        assert server.anthropic(max_retries=0).messages.create(
-            model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}]).stop_reason
+        assert (
+            server.openai(max_retries=0).responses.create(model="m", input="hi").status
+            == "completed"
+        )
+        assert (
+            server.anthropic(max_retries=0)
+            .messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+            .stop_reason
+        )
         with pytest.raises(openai.AuthenticationError) as info:
             server.openai(max_retries=0, api_key="sk-wrong").responses.create(model="m", input="hi")
         assert "sk-wrong" not in str(info.value) and "sk-right" not in str(info.value)
         with pytest.raises(anthropic.AuthenticationError) as info2:
             server.anthropic(max_retries=0, api_key="sk-wrong").messages.create(
-                model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+                model="m", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+            )
         assert info2.value.body["error"]["type"] == "authentication_error"
         # Older clients and the docs use x-api-key: accepted too.
         body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
-        assert httpx.post(server.base_url + "/v1/messages", json=body, headers={"x-api-key": "sk-right"}).status_code == 200
-        assert httpx.post(server.base_url + "/v1/messages", json=body, headers={"x-api-key": "nope"}).status_code == 401
+        assert (
+            httpx.post(
+                server.base_url + "/v1/messages", json=body, headers={"x-api-key": "sk-right"}
+            ).status_code
+            == 200
+        )
+        assert (
+            httpx.post(
+                server.base_url + "/v1/messages", json=body, headers={"x-api-key": "nope"}
+            ).status_code
+            == 401
+        )
         assert httpx.post(server.base_url + "/v1/messages", json=body).status_code == 401
 
 
 def test_any_key_accepted_by_default(local_server):
-    assert local_server.openai(max_retries=0, api_key="whatever").responses.create(model="m", input="hi").status
+    assert (
+        local_server.openai(max_retries=0, api_key="whatever")
+        .responses.create(model="m", input="hi")
+        .status
+    )

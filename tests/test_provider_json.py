@@ -18,8 +18,12 @@ SCHEMA = {
         "in_stock": {"type": "boolean"},
         "mood": {"type": "string", "enum": ["happy", "sad", "curious"]},
         "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 4},
-        "origin": {"type": "object", "properties": {"country": {"type": "string"}, "year": {"type": "integer"}},
-                   "required": ["country", "year"], "additionalProperties": False},
+        "origin": {
+            "type": "object",
+            "properties": {"country": {"type": "string"}, "year": {"type": "integer"}},
+            "required": ["country", "year"],
+            "additionalProperties": False,
+        },
         "note": {"type": ["string", "null"]},
     },
     "required": ["title", "rating", "price", "in_stock", "mood", "tags", "origin", "note"],
@@ -50,9 +54,11 @@ def check(value, schema=SCHEMA):
         assert isinstance(value, str) and len(value) <= schema.get("maxLength", 10**9)
     elif kind == "integer":
         assert isinstance(value, int) and not isinstance(value, bool)
-        assert schema.get("minimum", -10**9) <= value <= schema.get("maximum", 10**9)
+        assert schema.get("minimum", -(10**9)) <= value <= schema.get("maximum", 10**9)
     elif kind == "number":
-        assert isinstance(value, (int, float)) and schema.get("minimum", -1e18) <= value <= schema.get("maximum", 1e18)
+        assert isinstance(value, (int, float)) and schema.get(
+            "minimum", -1e18
+        ) <= value <= schema.get("maximum", 1e18)
     elif kind == "boolean":
         assert isinstance(value, bool)
 
@@ -66,7 +72,9 @@ def test_responses_json_schema_streamed(local_server):
     client = local_server.openai(max_retries=0)
     fmt = {"format": {"type": "json_schema", "name": "product", "schema": SCHEMA, "strict": True}}
     full = client.responses.create(model="m", input="Describe a coffee", text=fmt)
-    events = list(client.responses.create(model="m", input="Describe a coffee", text=fmt, stream=True))
+    events = list(
+        client.responses.create(model="m", input="Describe a coffee", text=fmt, stream=True)
+    )
     deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
     assert len(deltas) > 10, "JSON arrives in many token-sized pieces"
     assert "".join(deltas) == full.output_text
@@ -86,7 +94,9 @@ def test_responses_parse_with_pydantic(local_server):
         recommended: bool
 
     client = local_server.openai(max_retries=0)
-    parsed = client.responses.parse(model="m", input="Review a café", text_format=Review).output_parsed
+    parsed = client.responses.parse(
+        model="m", input="Review a café", text_format=Review
+    ).output_parsed
     assert isinstance(parsed, Review) and isinstance(parsed.origin, Origin)
     with client.responses.stream(model="m", input="Review a café", text_format=Review) as stream:
         for _ in stream:
@@ -97,30 +107,48 @@ def test_responses_parse_with_pydantic(local_server):
 def test_chat_json_object_and_schema(local_server):
     client = local_server.openai(max_retries=0)
     msgs = [{"role": "user", "content": "Give me JSON about space"}]
-    obj = client.chat.completions.create(model="m", messages=msgs, response_format={"type": "json_object"})
+    obj = client.chat.completions.create(
+        model="m", messages=msgs, response_format={"type": "json_object"}
+    )
     assert isinstance(json.loads(obj.choices[0].message.content), dict)
     fmt = {"type": "json_schema", "json_schema": {"name": "p", "schema": SCHEMA, "strict": True}}
-    chunks = client.chat.completions.create(model="m", messages=msgs, response_format=fmt, stream=True)
+    chunks = client.chat.completions.create(
+        model="m", messages=msgs, response_format=fmt, stream=True
+    )
     check(json.loads("".join(c.choices[0].delta.content or "" for c in chunks if c.choices)))
 
 
 def test_anthropic_output_config_json(local_server):
     client = local_server.anthropic(max_retries=0)
-    m = client.messages.create(model="m", max_tokens=1024, messages=[{"role": "user", "content": "JSON please"}],
-                               output_config={"format": {"type": "json_schema", "schema": SCHEMA}})
+    m = client.messages.create(
+        model="m",
+        max_tokens=1024,
+        messages=[{"role": "user", "content": "JSON please"}],
+        output_config={"format": {"type": "json_schema", "schema": SCHEMA}},
+    )
     check(json.loads(m.content[0].text))
 
 
 def test_refs_anyof_and_bad_schema(local_server):
     import openai
 
-    schema = {"type": "object", "$defs": {"P": {"type": "object", "properties": {"x": {"type": "integer"}},
-                                                 "required": ["x"]}},
-              "properties": {"p": {"$ref": "#/$defs/P"}, "q": {"anyOf": [{"type": "null"}, {"type": "boolean"}]}},
-              "required": ["p", "q"]}
+    schema = {
+        "type": "object",
+        "$defs": {
+            "P": {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}
+        },
+        "properties": {
+            "p": {"$ref": "#/$defs/P"},
+            "q": {"anyOf": [{"type": "null"}, {"type": "boolean"}]},
+        },
+        "required": ["p", "q"],
+    }
     value = json.loads(generate_json(schema, "x", 0))
     assert isinstance(value["p"]["x"], int) and isinstance(value["q"], bool)
     bad = {"type": "object", "properties": {}, "required": ["missing"]}
     with pytest.raises(openai.BadRequestError, match="missing"):
         local_server.openai(max_retries=0).responses.create(
-            model="m", input="x", text={"format": {"type": "json_schema", "name": "b", "schema": bad}})
+            model="m",
+            input="x",
+            text={"format": {"type": "json_schema", "name": "b", "schema": bad}},
+        )

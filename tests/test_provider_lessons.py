@@ -14,8 +14,10 @@ from streamlab.sse import SSEDecoder
 
 
 def test_chunked_is_raw_chunked_text_split_mid_word_and_mid_character(local_server):
-    with httpx.Client(timeout=10) as http, http.stream(
-            "GET", local_server.base_url + "/lesson/chunked?delay_ms=5&chunk_size=5") as r:
+    with (
+        httpx.Client(timeout=10) as http,
+        http.stream("GET", local_server.base_url + "/lesson/chunked?delay_ms=5&chunk_size=5") as r,
+    ):
         assert r.headers["transfer-encoding"] == "chunked"
         assert r.headers["content-type"].startswith("text/plain")
         assert "content-length" not in r.headers
@@ -46,8 +48,12 @@ def _read_feed(server, params, last_id=None):
     events, error = [], None
     decoder = SSEDecoder()
     try:
-        with httpx.Client(timeout=10) as http, http.stream(
-                "GET", server.base_url + "/lesson/events", params=params, headers=headers) as r:
+        with (
+            httpx.Client(timeout=10) as http,
+            http.stream(
+                "GET", server.base_url + "/lesson/events", params=params, headers=headers
+            ) as r,
+        ):
             if r.status_code == 204:
                 return "204", []
             for chunk in r.iter_bytes():
@@ -58,7 +64,9 @@ def _read_feed(server, params, last_id=None):
 
 
 def test_events_feed_has_ids_comments_retry_and_ends(local_server):
-    raw = httpx.get(local_server.base_url + "/lesson/events", params={"count": 5, "delay_ms": 0}).text
+    raw = httpx.get(
+        local_server.base_url + "/lesson/events", params={"count": 5, "delay_ms": 0}
+    ).text
     assert raw.startswith(": streamlab lesson feed") and "\nretry: 1000\n" in raw
     assert ": keep-alive" in raw
     error, events = _read_feed(local_server, {"count": 5, "delay_ms": 0})
@@ -111,7 +119,16 @@ def _until_done(ws, timeout=10):
 
 def test_ws_generate_matches_deterministic_text(local_server):
     with _ws(local_server) as ws:
-        ws.send(json.dumps({"type": "generate", "prompt": "Tell me about space", "tokens_per_second": 0, "ttft_ms": 0}))
+        ws.send(
+            json.dumps(
+                {
+                    "type": "generate",
+                    "prompt": "Tell me about space",
+                    "tokens_per_second": 0,
+                    "ttft_ms": 0,
+                }
+            )
+        )
         msgs = _until_done(ws)
     assert msgs[0]["type"] == "start" and msgs[0]["topic"] == "space"
     text = "".join(m["text"] for m in msgs if m["type"] == "delta")
@@ -121,7 +138,16 @@ def test_ws_generate_matches_deterministic_text(local_server):
 
 def test_ws_stop_while_tokens_flow(local_server):
     with _ws(local_server) as ws:
-        ws.send(json.dumps({"type": "generate", "prompt": "a long story", "tokens_per_second": 50, "ttft_ms": 0}))
+        ws.send(
+            json.dumps(
+                {
+                    "type": "generate",
+                    "prompt": "a long story",
+                    "tokens_per_second": 50,
+                    "ttft_ms": 0,
+                }
+            )
+        )
         deltas = 0
         while deltas < 3:
             if json.loads(ws.recv(timeout=5))["type"] == "delta":
@@ -134,23 +160,44 @@ def test_ws_stop_while_tokens_flow(local_server):
 
 def test_ws_feedback_is_acknowledged_and_steers(local_server):
     with _ws(local_server) as ws:
-        ws.send(json.dumps({"type": "generate", "prompt": "Tell me about gardens, in detail",
-                            "tokens_per_second": 200, "ttft_ms": 0}))
+        ws.send(
+            json.dumps(
+                {
+                    "type": "generate",
+                    "prompt": "Tell me about gardens, in detail",
+                    "tokens_per_second": 200,
+                    "ttft_ms": 0,
+                }
+            )
+        )
         assert json.loads(ws.recv(timeout=5))["topic"] == "garden"
         json.loads(ws.recv(timeout=5))
-        ws.send(json.dumps({"type": "feedback", "text": "talk about the ocean instead, and be excited"}))
+        ws.send(
+            json.dumps({"type": "feedback", "text": "talk about the ocean instead, and be excited"})
+        )
         msgs = _until_done(ws)
     ack = next(m for m in msgs if m["type"] == "ack")
     assert ack["applied"] == {"topic": "ocean", "tone": "excited"} and ack["generating"] is True
-    after = "".join(m["text"] for m in msgs[msgs.index(ack):] if m["type"] == "delta")
+    after = "".join(m["text"] for m in msgs[msgs.index(ack) :] if m["type"] == "delta")
     assert "!" in after
-    assert any(w in after.lower() for w in ("ocean", "sea", "wave", "whale", "tide", "water", "coral", "sail"))
+    assert any(
+        w in after.lower()
+        for w in ("ocean", "sea", "wave", "whale", "tide", "water", "coral", "sail")
+    )
 
 
 def test_ws_feedback_shorter_ends_after_the_sentence(local_server):
     with _ws(local_server) as ws:
-        ws.send(json.dumps({"type": "generate", "prompt": "a long detailed story about coffee",
-                            "tokens_per_second": 100, "ttft_ms": 0}))
+        ws.send(
+            json.dumps(
+                {
+                    "type": "generate",
+                    "prompt": "a long detailed story about coffee",
+                    "tokens_per_second": 100,
+                    "ttft_ms": 0,
+                }
+            )
+        )
         json.loads(ws.recv(timeout=5))
         ws.send(json.dumps({"type": "feedback", "text": "shorter please, wrap up"}))
         msgs = _until_done(ws)
@@ -158,7 +205,9 @@ def test_ws_feedback_shorter_ends_after_the_sentence(local_server):
     assert msgs[-1]["reason"] == "stop" and text.count(".") + text.count("!") <= 2
 
 
-@pytest.mark.parametrize("bad", ["not json", json.dumps({"type": "dance"}), json.dumps({"type": "generate"})])
+@pytest.mark.parametrize(
+    "bad", ["not json", json.dumps({"type": "dance"}), json.dumps({"type": "generate"})]
+)
 def test_ws_bad_messages_get_an_error_not_a_closed_socket(local_server, bad):
     with _ws(local_server) as ws:
         ws.send(bad)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -15,8 +13,14 @@ import streamlab
 from streamlab.provider import Provider, get_provider
 from streamlab.provider.switch import ProviderConfigError
 
-ENV = ("STREAMLAB_PROVIDER", "STREAMLAB_BASE_URL", "OPENAI_BASE_URL", "STREAMLAB_MODEL", "OPENAI_API_KEY",
-       "ANTHROPIC_API_KEY")
+ENV = (
+    "STREAMLAB_PROVIDER",
+    "STREAMLAB_BASE_URL",
+    "OPENAI_BASE_URL",
+    "STREAMLAB_MODEL",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+)
 
 
 @pytest.fixture
@@ -41,11 +45,22 @@ def test_default_is_local_even_with_keys(env):
     client = p.openai(max_retries=0)
     assert str(client.base_url).startswith(p.server.openai_base_url)
     assert p.server is get_provider().server  # one shared server per process
-    assert client.responses.create(model=p.model, input="hi", extra_headers={
-        "x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "0"}).output_text
-    assert p.anthropic(max_retries=0).messages.create(
-        model=p.anthropic_model, max_tokens=3, messages=[{"role": "user", "content": "hi"}],
-        extra_headers={"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "0"}).stop_reason == "max_tokens"
+    assert client.responses.create(
+        model=p.model,
+        input="hi",
+        extra_headers={"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "0"},
+    ).output_text
+    assert (
+        p.anthropic(max_retries=0)
+        .messages.create(
+            model=p.anthropic_model,
+            max_tokens=3,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "0"},
+        )
+        .stop_reason
+        == "max_tokens"
+    )
 
 
 def test_real_providers_need_keys_and_never_show_them(env):
@@ -78,9 +93,15 @@ def test_openai_compatible_base_url(env, local_server):
         get_provider()
     env.setenv("STREAMLAB_MODEL", "llama3.2")
     p = get_provider()
-    assert p.kind == "openai" and p.model == "llama3.2" and p.base_url == local_server.openai_base_url
-    assert p.openai(max_retries=0).chat.completions.create(
-        model=p.model, messages=[{"role": "user", "content": "hi"}]).model == "llama3.2"
+    assert (
+        p.kind == "openai" and p.model == "llama3.2" and p.base_url == local_server.openai_base_url
+    )
+    assert (
+        p.openai(max_retries=0)
+        .chat.completions.create(model=p.model, messages=[{"role": "user", "content": "hi"}])
+        .model
+        == "llama3.2"
+    )
     env.delenv("STREAMLAB_BASE_URL")
     env.setenv("STREAMLAB_PROVIDER", "openai")
     env.setenv("OPENAI_BASE_URL", local_server.openai_base_url)
@@ -91,15 +112,22 @@ def test_streamlab_serve_cli_runs_in_the_foreground():
     from conftest import free_port
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlab", "serve", "--port", str(port), "--fast"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlab", "serve", "--port", str(port), "--fast"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         first = proc.stdout.readline()
         assert f"http://127.0.0.1:{port}" in first
         lines = [proc.stdout.readline() for _ in range(4)]
-        assert any(f"/v1" in line and "OpenAI" in line for line in lines)
-        r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions",
-                       json={"model": "m", "messages": [{"role": "user", "content": "hi"}]}, timeout=10)
+        assert any("/v1" in line and "OpenAI" in line for line in lines)
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+            timeout=10,
+        )
         assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"]
     finally:
         proc.send_signal(signal.SIGINT)
@@ -108,7 +136,11 @@ def test_streamlab_serve_cli_runs_in_the_foreground():
 
 
 def test_cli_help_lists_options():
-    out = subprocess.run([sys.executable, "-m", "streamlab", "serve", "--help"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "streamlab", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     for opt in ("--host", "--port", "--ttft-ms", "--tokens-per-second", "--jitter-ms", "--api-key"):
         assert opt in out

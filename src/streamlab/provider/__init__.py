@@ -56,7 +56,9 @@ Endpoints
     stop_sequence, usage), message_stop. Honours ``max_tokens``,
     ``stop_sequences``.
 ``GET /v1/models``, ``GET /v1/models/{id}``  a model list both SDKs parse.
-``GET /streamlab/stats``        generation counters (JSON).
+``GET /streamlab/stats``        counters (JSON): requests, active_generations,
+    started, completed, cancelled, dropped, and token lateness p50/p99/max in
+    ms (``?reset=1`` clears the lateness samples).
 
 The model name is echoed back; any name works.
 
@@ -87,26 +89,32 @@ Send them with the SDKs' ``extra_headers={...}`` (real providers ignore them)::
 ``x-streamlab-tokens-per-second: N``     pace; 0 = as fast as possible (default 30)
 ``x-streamlab-jitter-ms: MS``            random ± per token (default 15)
 ``x-streamlab-seed: N``                  generation seed (default 0; Chat's ``seed`` too)
+``x-streamlab-tokens: N``                answer exactly N tokens long (long streams for
+                                         timelines and benchmarks; finish reason stays "stop")
 ``x-streamlab-fault: SPEC``              inject a fault; SPEC is one of:
 
-- ``drop-after=N``      close the connection after N events (SSE events counted
-  from 0, so ``drop-after=0`` sends headers and no event). SDK: a connection
-  error while iterating (``httpx.RemoteProtocolError``-based
-  ``openai.APIConnectionError`` / ``anthropic.APIConnectionError``).
+- ``drop-after=N``      close the connection after N events (``drop-after=0``
+  sends the headers and no event), without the final empty chunk. While
+  iterating, openai raises ``APIConnectionError``; the anthropic SDK lets
+  the transport error through (``httpx2.RemoteProtocolError: peer closed
+  connection without sending complete message body``), as with the real API.
 - ``error-after=N``     after N events send the provider's mid-stream error
   and end the stream: Responses an ``error`` event then ``response.failed``
   (handed to you as events), Chat a payload with a top-level ``"error"``
   (``openai.APIError`` raised), Anthropic ``event: error`` overloaded_error
   (``anthropic.APIStatusError`` with status 200).
 - ``stall-after=N;seconds=S``  pause S seconds (default 30) after N events, then
-  go on: longer than the client's read timeout gives ``APITimeoutError``.
+  go on: longer than the client's read timeout gives openai
+  ``APITimeoutError`` (anthropic, mid-stream: ``httpx2.ReadTimeout``).
 - ``status=429;retry-after=S``  HTTP 429 rate_limit body (``RateLimitError``)
   with ``retry-after`` (omit it and no header is sent).
 - ``status=500`` / ``status=503`` / ``status=529``  InternalServerError;
   Anthropic: 503 ``ServiceUnavailableError``, 529 ``OverloadedError``.
   Any 4xx/5xx works. Options: ``;retry-after-ms=MS``,
   ``;should-retry=true|false`` (the ``x-should-retry`` header both SDKs obey).
-- ``slow-headers=S``    wait S seconds before sending the response headers.
+- ``slow-headers=S``    wait S seconds before sending the response headers
+  (longer than the timeout: ``APITimeoutError`` from both SDKs, after their
+  retries unless ``max_retries=0``).
 - ``tiny-writes=N``     write the stream N bytes at a time (default 3), cutting
   lines and UTF-8 characters; ``;delay-ms=MS`` waits between writes.
 
@@ -194,7 +202,15 @@ _EXPORTS: dict[str, str] = {
     "Settings": "streamlab.provider.config",
 }
 
-__all__ = list(_EXPORTS)
+__all__ = [
+    "serve",
+    "LocalServer",
+    "create_app",
+    "get_provider",
+    "Provider",
+    "ProviderConfigError",
+    "Settings",
+]
 
 
 def __getattr__(name: str) -> Any:

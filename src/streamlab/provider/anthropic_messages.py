@@ -19,10 +19,19 @@ from typing import Any
 
 from starlette.requests import Request
 
-from streamlab.sse import encode_event
-from streamlab.provider.common import Answer, controls, field, json_body, last_user_text, make_answer, new_id, text_of
+from streamlab.provider.common import (
+    Answer,
+    controls,
+    field,
+    json_body,
+    last_user_text,
+    make_answer,
+    new_id,
+    text_of,
+)
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
+from streamlab.sse import encode_event
 
 _STOP = {"stop": "end_turn", "length": "max_tokens", "stop_sequence": "stop_sequence"}
 
@@ -32,8 +41,14 @@ def _format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
     fmt = config.get("format") or field(body, "output_format", dict)
     if not fmt:
         return None, None
-    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
-        raise ProviderError(400, "output_config.format: expected {'type': 'json_schema', 'schema': {...}}.")
+    if (
+        not isinstance(fmt, dict)
+        or fmt.get("type") != "json_schema"
+        or not isinstance(fmt.get("schema"), dict)
+    ):
+        raise ProviderError(
+            400, "output_config.format: expected {'type': 'json_schema', 'schema': {...}}."
+        )
     return "json_schema", fmt["schema"]
 
 
@@ -53,20 +68,45 @@ async def create_message(request: Request) -> Any:
     stream = field(body, "stream", bool, default=False)
     json_mode, schema = _format(body)
     c = controls(request)
-    answer = make_answer(prompt, c.seed, length=c.length, max_tokens=max_tokens, stop=stop, json_mode=json_mode, schema=schema,
-                         context=context)
+    answer = make_answer(
+        prompt,
+        c.seed,
+        length=c.length,
+        max_tokens=max_tokens,
+        stop=stop,
+        json_mode=json_mode,
+        schema=schema,
+        context=context,
+    )
     msg_id = new_id("msg")
-    usage = {"input_tokens": answer.input_tokens, "cache_creation_input_tokens": 0,
-             "cache_read_input_tokens": 0, "service_tier": "standard"}
+    usage = {
+        "input_tokens": answer.input_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "service_tier": "standard",
+    }
     if not stream:
-        return DelayedJSON({
-            "id": msg_id, "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": answer.text}],
-            "stop_reason": _STOP[answer.finish], "stop_sequence": answer.stop_sequence,
-            "usage": {**usage, "output_tokens": len(answer.tokens)},
-        }, len(answer.tokens), c)
-    return FrameStream(_frames(msg_id, model, answer, usage), len(answer.tokens), c,
-                       on_error=lambda k: stream_error_frame("messages", k), rng_seed=c.seed)
+        return DelayedJSON(
+            {
+                "id": msg_id,
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": [{"type": "text", "text": answer.text}],
+                "stop_reason": _STOP[answer.finish],
+                "stop_sequence": answer.stop_sequence,
+                "usage": {**usage, "output_tokens": len(answer.tokens)},
+            },
+            len(answer.tokens),
+            c,
+        )
+    return FrameStream(
+        _frames(msg_id, model, answer, usage),
+        len(answer.tokens),
+        c,
+        on_error=lambda k: stream_error_frame("messages", k),
+        rng_seed=c.seed,
+    )
 
 
 def _ev(payload: dict[str, Any]) -> bytes:
@@ -74,15 +114,51 @@ def _ev(payload: dict[str, Any]) -> bytes:
 
 
 def _frames(msg_id: str, model: str, answer: Answer, usage: dict[str, Any]) -> Iterator[Frame]:
-    start = {"id": msg_id, "type": "message", "role": "assistant", "model": model, "content": [],
-             "stop_reason": None, "stop_sequence": None, "usage": {**usage, "output_tokens": 1}}
+    start = {
+        "id": msg_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {**usage, "output_tokens": 1},
+    }
     yield _ev({"type": "message_start", "message": start}), None
-    yield _ev({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}), None
+    yield (
+        _ev(
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            }
+        ),
+        None,
+    )
     yield _ev({"type": "ping"}), None
     for i, token in enumerate(answer.tokens):
-        yield _ev({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": token}}), i
+        yield (
+            _ev(
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": token},
+                }
+            ),
+            i,
+        )
     yield _ev({"type": "content_block_stop", "index": 0}), None
-    yield _ev({"type": "message_delta",
-               "delta": {"stop_reason": _STOP[answer.finish], "stop_sequence": answer.stop_sequence},
-               "usage": {"output_tokens": len(answer.tokens)}}), None
+    yield (
+        _ev(
+            {
+                "type": "message_delta",
+                "delta": {
+                    "stop_reason": _STOP[answer.finish],
+                    "stop_sequence": answer.stop_sequence,
+                },
+                "usage": {"output_tokens": len(answer.tokens)},
+            }
+        ),
+        None,
+    )
     yield _ev({"type": "message_stop"}), None

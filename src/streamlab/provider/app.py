@@ -52,8 +52,10 @@ def check_key(request: Request) -> None:
         if flavor_for(request.url.path) == "anthropic":
             msg = "invalid x-api-key"
         elif got is None:
-            msg = ("You didn't provide an API key. You need to provide your API key in an Authorization "
-                   "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+            msg = (
+                "You didn't provide an API key. You need to provide your API key in an Authorization "
+                "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+            )
         else:
             msg = "Incorrect API key provided. This local server was started with --api-key; use that key."
         raise ProviderError(401, msg, code="invalid_api_key")
@@ -72,7 +74,9 @@ def api(handler: Handler) -> Callable[[Request], Awaitable[Any]]:
             return exc.response(flavor)
         except Exception:  # a bug here must still look like the provider, not a traceback
             log.exception("streamlab provider: unexpected error on %s", request.url.path)
-            return ProviderError(500, "The local provider failed unexpectedly (see the server log).").response(flavor)
+            return ProviderError(
+                500, "The local provider failed unexpectedly (see the server log)."
+            ).response(flavor)
 
     return endpoint
 
@@ -80,8 +84,15 @@ def api(handler: Handler) -> Callable[[Request], Awaitable[Any]]:
 async def list_models(request: Request) -> Any:
     # One shape that both SDKs accept: OpenAI's fields and Anthropic's together.
     data = [_model(m) for m in MODELS]
-    return JSONResponse({"object": "list", "data": data, "has_more": False,
-                         "first_id": data[0]["id"], "last_id": data[-1]["id"]})
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "has_more": False,
+            "first_id": data[0]["id"],
+            "last_id": data[-1]["id"],
+        }
+    )
 
 
 async def get_model(request: Request) -> Any:
@@ -89,8 +100,15 @@ async def get_model(request: Request) -> Any:
 
 
 def _model(name: str) -> dict[str, Any]:
-    return {"id": name, "object": "model", "created": 1767225600, "owned_by": "streamlab",
-            "type": "model", "display_name": name.replace("-", " ").title(), "created_at": "2026-01-01T00:00:00Z"}
+    return {
+        "id": name,
+        "object": "model",
+        "created": 1767225600,
+        "owned_by": "streamlab",
+        "type": "model",
+        "display_name": name.replace("-", " ").title(),
+        "created_at": "2026-01-01T00:00:00Z",
+    }
 
 
 async def stats(request: Request) -> Response:
@@ -102,15 +120,24 @@ async def stats(request: Request) -> Response:
 
 async def index(request: Request) -> Response:
     base = str(request.base_url).rstrip("/")
-    return JSONResponse({
-        "name": "streamlab local provider",
-        "openai_base_url": f"{base}/v1",
-        "anthropic_base_url": base,
-        "endpoints": ["POST /v1/responses", "POST /v1/chat/completions", "POST /v1/messages",
-                      "GET /v1/models", "GET /lesson/chunked", "GET /lesson/events", "WS /lesson/ws",
-                      "GET /streamlab/stats"],
-        "help": "python -c 'import streamlab.provider; help(streamlab.provider)'",
-    })
+    return JSONResponse(
+        {
+            "name": "streamlab local provider",
+            "openai_base_url": f"{base}/v1",
+            "anthropic_base_url": base,
+            "endpoints": [
+                "POST /v1/responses",
+                "POST /v1/chat/completions",
+                "POST /v1/messages",
+                "GET /v1/models",
+                "GET /lesson/chunked",
+                "GET /lesson/events",
+                "WS /lesson/ws",
+                "GET /streamlab/stats",
+            ],
+            "help": "python -c 'import streamlab.provider; help(streamlab.provider)'",
+        }
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -17,7 +17,13 @@ from starlette.requests import Request
 
 from streamlab.provider.config import ControlError, RequestControls, Settings, controls_from
 from streamlab.provider.faults import ProviderError, status_fault_error
-from streamlab.provider.generation import SchemaError, count_tokens, generate_json, generate_text, tokenize
+from streamlab.provider.generation import (
+    SchemaError,
+    count_tokens,
+    generate_json,
+    generate_text,
+    tokenize,
+)
 
 
 def new_id(prefix: str) -> str:
@@ -34,39 +40,69 @@ async def json_body(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ProviderError(400, f"We could not parse the JSON body of your request: {exc}. "
-                                 "Send a JSON object with Content-Type: application/json.") from None
+        raise ProviderError(
+            400,
+            f"We could not parse the JSON body of your request: {exc}. "
+            "Send a JSON object with Content-Type: application/json.",
+        ) from None
     if not isinstance(body, dict):
-        raise ProviderError(400, f"The request body must be a JSON object, got {type(body).__name__}.")
+        raise ProviderError(
+            400, f"The request body must be a JSON object, got {type(body).__name__}."
+        )
     return body
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", list: "an array", dict: "an object", bool: "a boolean"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    list: "an array",
+    dict: "an object",
+    bool: "a boolean",
+}
 
 
-def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = False,
-          default: Any = None) -> Any:
+def field(
+    body: dict[str, Any],
+    name: str,
+    kind: type | tuple[type, ...],
+    *,
+    required: bool = False,
+    default: Any = None,
+) -> Any:
     """``body[name]`` checked against ``kind``; a 400 naming the parameter otherwise."""
     if name not in body or body[name] is None:
         if required:
-            raise ProviderError(400, f"Missing required parameter: '{name}'.", param=name,
-                                code="missing_required_parameter")
+            raise ProviderError(
+                400,
+                f"Missing required parameter: '{name}'.",
+                param=name,
+                code="missing_required_parameter",
+            )
         return default
     value = body[name]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         want = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
-        raise ProviderError(400, f"Invalid type for '{name}': expected {want}, but got "
-                                 f"{type(value).__name__} ({json.dumps(value)[:60]}).",
-                            param=name, code="invalid_type")
+        raise ProviderError(
+            400,
+            f"Invalid type for '{name}': expected {want}, but got "
+            f"{type(value).__name__} ({json.dumps(value)[:60]}).",
+            param=name,
+            code="invalid_type",
+        )
     return value
 
 
 def positive_int(body: dict[str, Any], name: str) -> int | None:
     value = field(body, name, int)
     if value is not None and value < 1:
-        raise ProviderError(400, f"Invalid '{name}': integer below minimum value. Expected a value >= 1, "
-                                 f"but got {value} instead.", param=name, code="integer_below_min_value")
+        raise ProviderError(
+            400,
+            f"Invalid '{name}': integer below minimum value. Expected a value >= 1, "
+            f"but got {value} instead.",
+            param=name,
+            code="integer_below_min_value",
+        )
     return value
 
 
@@ -83,19 +119,30 @@ def text_of(content: Any, where: str) -> str:
                 if isinstance(part.get("text"), str):
                     parts.append(part["text"])
             else:
-                raise ProviderError(400, f"Invalid '{where}[{i}]': expected an object with a 'text'.",
-                                    param=f"{where}[{i}]")
+                raise ProviderError(
+                    400,
+                    f"Invalid '{where}[{i}]': expected an object with a 'text'.",
+                    param=f"{where}[{i}]",
+                )
         return "\n".join(parts)
-    raise ProviderError(400, f"Invalid type for '{where}': expected a string or an array of content parts.",
-                        param=where, code="invalid_type")
+    raise ProviderError(
+        400,
+        f"Invalid type for '{where}': expected a string or an array of content parts.",
+        param=where,
+        code="invalid_type",
+    )
 
 
 def last_user_text(messages: list[Any], where: str) -> str:
     prompt = ""
     for i, m in enumerate(messages):
         if not isinstance(m, dict):
-            raise ProviderError(400, f"Invalid '{where}[{i}]': expected an object with 'role' and 'content'.",
-                                param=f"{where}[{i}]", code="invalid_type")
+            raise ProviderError(
+                400,
+                f"Invalid '{where}[{i}]': expected an object with 'role' and 'content'.",
+                param=f"{where}[{i}]",
+                code="invalid_type",
+            )
         if m.get("role", "user") == "user" and "content" in m:
             prompt = text_of(m["content"], f"{where}[{i}].content")
     return prompt
@@ -110,8 +157,12 @@ def controls(request: Request, body_seed: int | None = None) -> RequestControls:
         raise ProviderError(400, str(exc), param="headers") from None
     status = c.fault("status")
     if status:
-        raise status_fault_error(status.status, retry_after=status.retry_after,
-                                 retry_after_ms=status.retry_after_ms, should_retry=status.should_retry)
+        raise status_fault_error(
+            status.status,
+            retry_after=status.retry_after,
+            retry_after_ms=status.retry_after_ms,
+            should_retry=status.should_retry,
+        )
     return c
 
 
@@ -129,16 +180,31 @@ class Answer:
         return "".join(self.tokens)
 
 
-def make_answer(prompt: str, seed: int, *, max_tokens: int | None = None, stop: list[str] | None = None,
-                json_mode: str | None = None, schema: dict[str, Any] | None = None,
-                context: str = "", length: int | None = None) -> Answer:
+def make_answer(
+    prompt: str,
+    seed: int,
+    *,
+    max_tokens: int | None = None,
+    stop: list[str] | None = None,
+    json_mode: str | None = None,
+    schema: dict[str, Any] | None = None,
+    context: str = "",
+    length: int | None = None,
+) -> Answer:
     """The deterministic answer: same arguments, same tokens, on every endpoint."""
     try:
-        text = generate_json(schema if json_mode == "json_schema" else None, prompt, seed) if json_mode \
+        text = (
+            generate_json(schema if json_mode == "json_schema" else None, prompt, seed)
+            if json_mode
             else generate_text(prompt, seed, tokens=length)
+        )
     except SchemaError as exc:
-        raise ProviderError(400, f"Invalid schema for response_format: {exc}", param="response_format",
-                            code="invalid_json_schema") from None
+        raise ProviderError(
+            400,
+            f"Invalid schema for response_format: {exc}",
+            param="response_format",
+            code="invalid_json_schema",
+        ) from None
     finish, matched = "stop", None
     for s in stop or []:
         idx = text.find(s) if s else -1
@@ -148,5 +214,9 @@ def make_answer(prompt: str, seed: int, *, max_tokens: int | None = None, stop: 
     tokens = tokenize(text)
     if max_tokens is not None and len(tokens) > max_tokens:
         tokens, finish, matched = tokens[:max_tokens], "length", None
-    return Answer(tokens=tokens, finish=finish, stop_sequence=matched,
-                  input_tokens=max(1, count_tokens(context + prompt)))
+    return Answer(
+        tokens=tokens,
+        finish=finish,
+        stop_sequence=matched,
+        input_tokens=max(1, count_tokens(context + prompt)),
+    )

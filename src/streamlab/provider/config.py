@@ -108,7 +108,9 @@ def parse_fault(value: str) -> list[Fault]:
         for p in parts[1:]:
             k, eq, v = p.partition("=")
             if not eq:
-                raise ControlError(f"{HEADER_FAULT}: option {p!r} needs a value; syntax: {FAULT_SYNTAX}")
+                raise ControlError(
+                    f"{HEADER_FAULT}: option {p!r} needs a value; syntax: {FAULT_SYNTAX}"
+                )
             opts[k.strip().lower()] = v.strip()
         head = head.strip().lower()
         kw: dict[str, Any] = {}
@@ -192,7 +194,9 @@ class RequestControls:
         return out
 
 
-def controls_from(headers: Headers, settings: Settings, *, body_seed: int | None = None) -> RequestControls:
+def controls_from(
+    headers: Headers, settings: Settings, *, body_seed: int | None = None
+) -> RequestControls:
     """Apply a request's ``x-streamlab-*`` headers on top of the server settings.
 
     Raises ControlError with a message naming the header when a value is bad.
@@ -213,7 +217,9 @@ def controls_from(headers: Headers, settings: Settings, *, body_seed: int | None
     else:
         seed = settings.seed
     length_raw = headers.get(HEADER_TOKENS)
-    length = None if length_raw is None else _number(HEADER_TOKENS, length_raw.strip(), integer=True)
+    length = (
+        None if length_raw is None else _number(HEADER_TOKENS, length_raw.strip(), integer=True)
+    )
     try:
         attempt = int(headers.get("x-stainless-retry-count", "0"))
     except ValueError:

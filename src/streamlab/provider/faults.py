@@ -64,10 +64,26 @@ class ProviderError(Exception):
 
     def body(self, flavor: Flavor, req_id: str) -> dict[str, object]:
         if flavor == "anthropic":
-            kind = _ANTHROPIC_TYPES.get(self.status, "api_error" if self.status >= 500 else "invalid_request_error")
-            return {"type": "error", "error": {"type": kind, "message": self.message}, "request_id": req_id}
-        kind, code = _OPENAI_TYPES.get(self.status, ("server_error", None) if self.status >= 500 else ("invalid_request_error", None))
-        return {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code or code}}
+            kind = _ANTHROPIC_TYPES.get(
+                self.status, "api_error" if self.status >= 500 else "invalid_request_error"
+            )
+            return {
+                "type": "error",
+                "error": {"type": kind, "message": self.message},
+                "request_id": req_id,
+            }
+        kind, code = _OPENAI_TYPES.get(
+            self.status,
+            ("server_error", None) if self.status >= 500 else ("invalid_request_error", None),
+        )
+        return {
+            "error": {
+                "message": self.message,
+                "type": kind,
+                "param": self.param,
+                "code": self.code or code,
+            }
+        }
 
     def response(self, flavor: Flavor) -> Response:
         req_id = request_id()
@@ -80,8 +96,9 @@ class ProviderError(Exception):
         )
 
 
-def status_fault_error(status: int, *, retry_after: str | None, retry_after_ms: str | None,
-                       should_retry: str | None) -> ProviderError:
+def status_fault_error(
+    status: int, *, retry_after: str | None, retry_after_ms: str | None, should_retry: str | None
+) -> ProviderError:
     """The error for ``x-streamlab-fault: status=...`` with the retry headers asked for."""
     headers: dict[str, str] = {}
     if retry_after is not None:
@@ -115,9 +132,18 @@ def stream_error_frame(api: str, sequence_number: int) -> bytes:
         }
         return encode_event(json.dumps(payload, ensure_ascii=False), event="error")
     if api == "chat":
-        payload = {"error": {"message": "The server had an error while processing your request. (simulated by streamlab)",
-                             "type": "server_error", "param": None, "code": None}}
+        payload = {
+            "error": {
+                "message": "The server had an error while processing your request. (simulated by streamlab)",
+                "type": "server_error",
+                "param": None,
+                "code": None,
+            }
+        }
         return encode_event(json.dumps(payload, ensure_ascii=False))
-    payload = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded (simulated by streamlab)"},
-               "request_id": request_id()}
+    payload = {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": "Overloaded (simulated by streamlab)"},
+        "request_id": request_id(),
+    }
     return encode_event(json.dumps(payload, ensure_ascii=False), event="error")

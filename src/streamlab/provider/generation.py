@@ -270,7 +270,9 @@ def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return _resolve(target, root)
 
 
-def _value(node: Any, root: dict[str, Any], rng: random.Random, topic: str, name: str, depth: int) -> Any:
+def _value(
+    node: Any, root: dict[str, Any], rng: random.Random, topic: str, name: str, depth: int
+) -> Any:
     if depth > 12:
         raise SchemaError("schema nests deeper than 12 levels (recursive $ref?)")
     if node is True or node == {}:
@@ -287,7 +289,9 @@ def _value(node: Any, root: dict[str, Any], rng: random.Random, topic: str, name
         return choices[rng.randrange(len(choices))]
     for key in ("anyOf", "oneOf", "allOf"):
         if key in node:
-            branches = [b for b in node[key] if _resolve(b, root).get("type") != "null"] or node[key]
+            branches = [b for b in node[key] if _resolve(b, root).get("type") != "null"] or node[
+                key
+            ]
             return _value(branches[0], root, rng, topic, name, depth + 1)
     kind = node.get("type")
     if isinstance(kind, list):
@@ -353,9 +357,9 @@ def _string(rng: random.Random, topic: str, name: str, node: dict[str, Any]) -> 
     elif fmt in ("uri", "url") or lname in ("url", "uri", "link", "website"):
         s = f"https://example.com/{topic}/{rng.randint(1, 999)}"
     elif fmt == "uuid" or lname in ("id", "uuid"):
-        s = "%08x-%04x-4%03x-a%03x-%012x" % (
-            rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12),
-            rng.getrandbits(12), rng.getrandbits(48),
+        s = (
+            f"{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-4{rng.getrandbits(12):03x}-"
+            f"a{rng.getrandbits(12):03x}-{rng.getrandbits(48):012x}"
         )
     else:
         words = [w for w in _WORD_RE.findall(" ".join(CORPUS[topic][1]).lower()) if len(w) > 3]

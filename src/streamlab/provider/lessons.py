@@ -22,7 +22,14 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from streamlab.provider.config import Settings
-from streamlab.provider.generation import CORPUS, Composer, composer_for, pick_topic, requested_sentences, tokenize
+from streamlab.provider.generation import (
+    CORPUS,
+    Composer,
+    composer_for,
+    pick_topic,
+    requested_sentences,
+    tokenize,
+)
 from streamlab.provider.streaming import Stats, run_watched
 from streamlab.sse import encode_event
 
@@ -39,14 +46,18 @@ class LessonParamError(ValueError):
     pass
 
 
-def _param(request: Request, name: str, default: float, *, minimum: float = 0, integer: bool = False) -> Any:
+def _param(
+    request: Request, name: str, default: float, *, minimum: float = 0, integer: bool = False
+) -> Any:
     raw = request.query_params.get(name)
     if raw is None:
         return default
     try:
         value = int(raw) if integer else float(raw)
     except ValueError:
-        raise LessonParamError(f"query parameter {name}={raw!r}: expected {'an integer' if integer else 'a number'}") from None
+        raise LessonParamError(
+            f"query parameter {name}={raw!r}: expected {'an integer' if integer else 'a number'}"
+        ) from None
     if value < minimum:
         raise LessonParamError(f"query parameter {name}={raw!r}: must be >= {minimum}")
     return value
@@ -55,8 +66,15 @@ def _param(request: Request, name: str, default: float, *, minimum: float = 0, i
 class _RawStream:
     """Send ``pieces`` as separate body messages (one HTTP chunk each), paced."""
 
-    def __init__(self, pieces: list[bytes], delay: float, media_type: str, status: int = 200,
-                 headers: dict[str, str] | None = None, drop_at_end: bool = False) -> None:
+    def __init__(
+        self,
+        pieces: list[bytes],
+        delay: float,
+        media_type: str,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        drop_at_end: bool = False,
+    ) -> None:
         self.pieces, self.delay, self.media_type = pieces, delay, media_type
         self.status, self.headers, self.drop_at_end = status, headers or {}, drop_at_end
 
@@ -65,8 +83,11 @@ class _RawStream:
         ended = {"complete": False}
 
         async def work() -> None:
-            headers = [(b"content-type", self.media_type.encode()), (b"cache-control", b"no-cache"),
-                       *((k.encode(), v.encode()) for k, v in self.headers.items())]
+            headers = [
+                (b"content-type", self.media_type.encode()),
+                (b"cache-control", b"no-cache"),
+                *((k.encode(), v.encode()) for k, v in self.headers.items()),
+            ]
             await send({"type": "http.response.start", "status": self.status, "headers": headers})
             for i, piece in enumerate(self.pieces):
                 if i and self.delay:
@@ -113,15 +134,24 @@ async def events(request: Request) -> Any:
     try:
         last = int(raw_last) if raw_last not in (None, "") else 0
     except ValueError:
-        return PlainTextResponse(f"400 Bad Request: Last-Event-ID {raw_last!r} is not a number this feed sent\n",
-                                 status_code=400)
+        return PlainTextResponse(
+            f"400 Bad Request: Last-Event-ID {raw_last!r} is not a number this feed sent\n",
+            status_code=400,
+        )
     if last >= count:
         # 204 tells an EventSource that the feed is over: it stops reconnecting.
         return Response(status_code=204)
     resumed = raw_last not in (None, "")
-    limit = drop_every if drop_every >= 0 else (drop_after if drop_after >= 0 and not resumed else -1)
-    pieces: list[bytes] = [encode_event(comment=f"streamlab lesson feed: events {last + 1}..{count}"
-                                        + (f" (resumed after {last})" if resumed else ""), retry=retry)]
+    limit = (
+        drop_every if drop_every >= 0 else (drop_after if drop_after >= 0 and not resumed else -1)
+    )
+    pieces: list[bytes] = [
+        encode_event(
+            comment=f"streamlab lesson feed: events {last + 1}..{count}"
+            + (f" (resumed after {last})" if resumed else ""),
+            retry=retry,
+        )
+    ]
     sent = 0
     for n in range(last + 1, count + 1):
         if limit >= 0 and sent >= limit:
@@ -244,8 +274,12 @@ async def websocket_generate(ws: WebSocket) -> None:
                 msg = json.loads(raw)
                 kind = msg["type"]
             except (ValueError, KeyError, TypeError):
-                await send({"type": "error", "message": "send a JSON object with a 'type': "
-                            "generate, stop or feedback"})
+                await send(
+                    {
+                        "type": "error",
+                        "message": "send a JSON object with a 'type': generate, stop or feedback",
+                    }
+                )
                 continue
             if kind == "generate":
                 if not isinstance(msg.get("prompt"), str):
@@ -256,8 +290,11 @@ async def websocket_generate(ws: WebSocket) -> None:
                 gen_task = asyncio.create_task(generate(msg["prompt"], msg))
             elif kind == "stop":
                 stopped = await stop_generation()
-                await send({"type": "done", "reason": "client_stop"} if stopped
-                           else {"type": "error", "message": "nothing is being generated"})
+                await send(
+                    {"type": "done", "reason": "client_stop"}
+                    if stopped
+                    else {"type": "error", "message": "nothing is being generated"}
+                )
             elif kind == "feedback":
                 text = str(msg.get("text", ""))
                 applied = interpret_feedback(text)
@@ -276,8 +313,12 @@ async def websocket_generate(ws: WebSocket) -> None:
                     active = False
                 await send({"type": "ack", "text": text, "applied": applied, "generating": active})
             else:
-                await send({"type": "error", "message": f"unknown message type {kind!r}: "
-                            "use generate, stop or feedback"})
+                await send(
+                    {
+                        "type": "error",
+                        "message": f"unknown message type {kind!r}: use generate, stop or feedback",
+                    }
+                )
     except WebSocketDisconnect:
         pass
     finally:

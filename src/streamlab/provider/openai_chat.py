@@ -16,10 +16,19 @@ from typing import Any
 
 from starlette.requests import Request
 
-from streamlab.sse import encode_event
-from streamlab.provider.common import Answer, controls, field, json_body, last_user_text, make_answer, new_id, now
+from streamlab.provider.common import (
+    Answer,
+    controls,
+    field,
+    json_body,
+    last_user_text,
+    make_answer,
+    new_id,
+    now,
+)
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
+from streamlab.sse import encode_event
 
 _FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length"}
 
@@ -33,20 +42,35 @@ def _response_format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] |
     if fmt.get("type") == "json_schema":
         spec = fmt.get("json_schema")
         if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
-            raise ProviderError(400, "Missing required parameter: 'response_format.json_schema.schema'.",
-                                param="response_format.json_schema", code="missing_required_parameter")
+            raise ProviderError(
+                400,
+                "Missing required parameter: 'response_format.json_schema.schema'.",
+                param="response_format.json_schema",
+                code="missing_required_parameter",
+            )
         return "json_schema", spec["schema"]
-    raise ProviderError(400, f"Invalid 'response_format.type': {fmt.get('type')!r}. Expected 'text', "
-                             "'json_object' or 'json_schema'.", param="response_format.type")
+    raise ProviderError(
+        400,
+        f"Invalid 'response_format.type': {fmt.get('type')!r}. Expected 'text', "
+        "'json_object' or 'json_schema'.",
+        param="response_format.type",
+    )
 
 
 def _usage(answer: Answer) -> dict[str, Any]:
     out = len(answer.tokens)
-    return {"prompt_tokens": answer.input_tokens, "completion_tokens": out,
-            "total_tokens": answer.input_tokens + out,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+    return {
+        "prompt_tokens": answer.input_tokens,
+        "completion_tokens": out,
+        "total_tokens": answer.input_tokens + out,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
 
 
 async def create_chat_completion(request: Request) -> Any:
@@ -54,44 +78,93 @@ async def create_chat_completion(request: Request) -> Any:
     model = field(body, "model", str, required=True)
     messages = field(body, "messages", list, required=True)
     if not messages:
-        raise ProviderError(400, "Invalid 'messages': empty array. Expected an array with minimum length 1.",
-                            param="messages", code="empty_array")
+        raise ProviderError(
+            400,
+            "Invalid 'messages': empty array. Expected an array with minimum length 1.",
+            param="messages",
+            code="empty_array",
+        )
     prompt = last_user_text(messages, "messages")
     n = field(body, "n", int, default=1)
     if n != 1:
         raise ProviderError(400, "streamlab's local provider only supports n=1.", param="n")
     max_tokens = field(body, "max_completion_tokens", int) or field(body, "max_tokens", int)
     if max_tokens is not None and max_tokens < 1:
-        raise ProviderError(400, "Invalid 'max_completion_tokens': must be >= 1.", param="max_completion_tokens")
+        raise ProviderError(
+            400, "Invalid 'max_completion_tokens': must be >= 1.", param="max_completion_tokens"
+        )
     stop = field(body, "stop", (str, list))
     stop = [stop] if isinstance(stop, str) else stop
     stream = field(body, "stream", bool, default=False)
     options = field(body, "stream_options", dict, default={})
     if options and not stream:
-        raise ProviderError(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-                            param="stream_options")
+        raise ProviderError(
+            400,
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            param="stream_options",
+        )
     include_usage = bool(options.get("include_usage"))
     json_mode, schema = _response_format(body)
     c = controls(request, body_seed=field(body, "seed", int))
-    answer = make_answer(prompt, c.seed, length=c.length, max_tokens=max_tokens, stop=stop, json_mode=json_mode, schema=schema)
+    answer = make_answer(
+        prompt,
+        c.seed,
+        length=c.length,
+        max_tokens=max_tokens,
+        stop=stop,
+        json_mode=json_mode,
+        schema=schema,
+    )
     chat_id, created = new_id("chatcmpl"), now()
     if not stream:
-        return DelayedJSON({
-            "id": chat_id, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text, "refusal": None,
-                                                  "annotations": []},
-                         "logprobs": None, "finish_reason": _FINISH[answer.finish]}],
-            "usage": _usage(answer), "service_tier": "default", "system_fingerprint": "fp_streamlab",
-        }, len(answer.tokens), c)
-    return FrameStream(_frames(chat_id, created, model, answer, include_usage), len(answer.tokens), c,
-                       on_error=lambda k: stream_error_frame("chat", k), rng_seed=c.seed)
+        return DelayedJSON(
+            {
+                "id": chat_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "content": answer.text,
+                            "refusal": None,
+                            "annotations": [],
+                        },
+                        "logprobs": None,
+                        "finish_reason": _FINISH[answer.finish],
+                    }
+                ],
+                "usage": _usage(answer),
+                "service_tier": "default",
+                "system_fingerprint": "fp_streamlab",
+            },
+            len(answer.tokens),
+            c,
+        )
+    return FrameStream(
+        _frames(chat_id, created, model, answer, include_usage),
+        len(answer.tokens),
+        c,
+        on_error=lambda k: stream_error_frame("chat", k),
+        rng_seed=c.seed,
+    )
 
 
-def _frames(chat_id: str, created: int, model: str, answer: Answer, include_usage: bool) -> Iterator[Frame]:
+def _frames(
+    chat_id: str, created: int, model: str, answer: Answer, include_usage: bool
+) -> Iterator[Frame]:
     def chunk(choices: list[dict[str, Any]], usage: Any = None) -> bytes:
-        payload: dict[str, Any] = {"id": chat_id, "object": "chat.completion.chunk", "created": created,
-                                   "model": model, "service_tier": "default", "system_fingerprint": "fp_streamlab",
-                                   "choices": choices}
+        payload: dict[str, Any] = {
+            "id": chat_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "service_tier": "default",
+            "system_fingerprint": "fp_streamlab",
+            "choices": choices,
+        }
         if include_usage:
             payload["usage"] = usage
         return encode_event(json.dumps(payload, ensure_ascii=False))

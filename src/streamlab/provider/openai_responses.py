@@ -21,12 +21,21 @@ from typing import Any
 
 from starlette.requests import Request
 
-from streamlab.sse import encode_event
 from streamlab.provider.common import (
-    Answer, controls, field, json_body, last_user_text, make_answer, new_id, now, positive_int, text_of,
+    Answer,
+    controls,
+    field,
+    json_body,
+    last_user_text,
+    make_answer,
+    new_id,
+    now,
+    positive_int,
+    text_of,
 )
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
+from streamlab.sse import encode_event
 
 
 def _prompt(body: dict[str, Any]) -> str:
@@ -34,8 +43,12 @@ def _prompt(body: dict[str, Any]) -> str:
     if isinstance(value, str):
         return value
     if not value:
-        raise ProviderError(400, "Invalid 'input': empty array. Expected at least one input item.",
-                            param="input", code="empty_array")
+        raise ProviderError(
+            400,
+            "Invalid 'input': empty array. Expected at least one input item.",
+            param="input",
+            code="empty_array",
+        )
     return last_user_text(value, "input")
 
 
@@ -43,12 +56,19 @@ def _text_format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | Non
     text = field(body, "text", dict, default={})
     fmt = text.get("format") or {"type": "text"}
     if not isinstance(fmt, dict) or fmt.get("type") not in ("text", "json_object", "json_schema"):
-        raise ProviderError(400, "Invalid 'text.format': expected type 'text', 'json_object' or 'json_schema'.",
-                            param="text.format")
+        raise ProviderError(
+            400,
+            "Invalid 'text.format': expected type 'text', 'json_object' or 'json_schema'.",
+            param="text.format",
+        )
     if fmt["type"] == "json_schema":
         if not isinstance(fmt.get("schema"), dict):
-            raise ProviderError(400, "Missing required parameter: 'text.format.schema'.",
-                                param="text.format.schema", code="missing_required_parameter")
+            raise ProviderError(
+                400,
+                "Missing required parameter: 'text.format.schema'.",
+                param="text.format.schema",
+                code="missing_required_parameter",
+            )
         return "json_schema", fmt["schema"], fmt
     return (None if fmt["type"] == "text" else fmt["type"]), None, fmt
 
@@ -62,24 +82,42 @@ async def create_response(request: Request) -> Any:
     stream = field(body, "stream", bool, default=False)
     json_mode, schema, fmt = _text_format(body)
     c = controls(request)
-    answer = make_answer(prompt, c.seed, length=c.length, max_tokens=max_out, json_mode=json_mode, schema=schema,
-                         context=instructions if isinstance(instructions, str) else "")
+    answer = make_answer(
+        prompt,
+        c.seed,
+        length=c.length,
+        max_tokens=max_out,
+        json_mode=json_mode,
+        schema=schema,
+        context=instructions if isinstance(instructions, str) else "",
+    )
     ids = {"resp": new_id("resp"), "msg": new_id("msg")}
     base = _base(body, model, max_out, fmt, ids["resp"])
     if not stream:
         return DelayedJSON(_final(base, answer, ids["msg"]), len(answer.tokens), c)
 
     def on_error(k: int) -> bytes:
-        failed = {**base, "status": "failed",
-                  "error": {"code": "server_error", "message": "The server had an error while processing "
-                            "your request. (simulated by streamlab)"}}
-        return stream_error_frame("responses", k) + _event({"type": "response.failed", "response": failed}, k + 1)
+        failed = {
+            **base,
+            "status": "failed",
+            "error": {
+                "code": "server_error",
+                "message": "The server had an error while processing "
+                "your request. (simulated by streamlab)",
+            },
+        }
+        return stream_error_frame("responses", k) + _event(
+            {"type": "response.failed", "response": failed}, k + 1
+        )
 
-    return FrameStream(_frames(base, answer, ids["msg"]), len(answer.tokens), c, on_error=on_error,
-                       rng_seed=c.seed)
+    return FrameStream(
+        _frames(base, answer, ids["msg"]), len(answer.tokens), c, on_error=on_error, rng_seed=c.seed
+    )
 
 
-def _base(body: dict[str, Any], model: str, max_out: int | None, fmt: dict[str, Any], resp_id: str) -> dict[str, Any]:
+def _base(
+    body: dict[str, Any], model: str, max_out: int | None, fmt: dict[str, Any], resp_id: str
+) -> dict[str, Any]:
     return {
         "id": resp_id,
         "object": "response",
@@ -127,14 +165,26 @@ def _part(text: str) -> dict[str, Any]:
 
 
 def _item(msg_id: str, status: str, content: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": msg_id, "type": "message", "status": status, "content": content, "role": "assistant"}
+    return {
+        "id": msg_id,
+        "type": "message",
+        "status": status,
+        "content": content,
+        "role": "assistant",
+    }
 
 
 def _final(base: dict[str, Any], answer: Answer, msg_id: str) -> dict[str, Any]:
     incomplete = answer.finish == "length"
-    final = {**base, "status": "incomplete" if incomplete else "completed", "completed_at": None if incomplete else now(),
-             "output": [_item(msg_id, "incomplete" if incomplete else "completed", [_part(answer.text)])],
-             "usage": _usage(answer)}
+    final = {
+        **base,
+        "status": "incomplete" if incomplete else "completed",
+        "completed_at": None if incomplete else now(),
+        "output": [
+            _item(msg_id, "incomplete" if incomplete else "completed", [_part(answer.text)])
+        ],
+        "usage": _usage(answer),
+    }
     if incomplete:
         final["incomplete_details"] = {"reason": "max_output_tokens"}
     return final
@@ -157,7 +207,16 @@ def _frames(base: dict[str, Any], answer: Answer, msg_id: str) -> Iterator[Frame
     where = {"item_id": msg_id, "output_index": 0, "content_index": 0}
     yield ev({"type": "response.created", "response": base}), None
     yield ev({"type": "response.in_progress", "response": base}), None
-    yield ev({"type": "response.output_item.added", "output_index": 0, "item": _item(msg_id, "in_progress", [])}), None
+    yield (
+        ev(
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": _item(msg_id, "in_progress", []),
+            }
+        ),
+        None,
+    )
     yield ev({"type": "response.content_part.added", **where, "part": _part("")}), None
     for i, token in enumerate(answer.tokens):
         yield ev({"type": "response.output_text.delta", **where, "delta": token, "logprobs": []}), i
@@ -165,7 +224,10 @@ def _frames(base: dict[str, Any], answer: Answer, msg_id: str) -> Iterator[Frame
     text = answer.text
     yield ev({"type": "response.output_text.done", **where, "text": text, "logprobs": []}), None
     yield ev({"type": "response.content_part.done", **where, "part": _part(text)}), None
-    yield ev({"type": "response.output_item.done", "output_index": 0, "item": final["output"][0]}), None
+    yield (
+        ev({"type": "response.output_item.done", "output_index": 0, "item": final["output"][0]}),
+        None,
+    )
     kind = "response.incomplete" if answer.finish == "length" else "response.completed"
     yield ev({"type": kind, "response": final}), None
 

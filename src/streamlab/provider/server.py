@@ -15,7 +15,12 @@ import time
 from typing import Any
 
 from streamlab.provider.app import create_app
-from streamlab.provider.config import DEFAULT_JITTER_MS, DEFAULT_TOKENS_PER_SECOND, DEFAULT_TTFT_MS, Settings
+from streamlab.provider.config import (
+    DEFAULT_JITTER_MS,
+    DEFAULT_TOKENS_PER_SECOND,
+    DEFAULT_TTFT_MS,
+    Settings,
+)
 
 DUMMY_KEY = "sk-streamlab-local"
 
@@ -33,8 +38,14 @@ def _uvicorn_log_config() -> dict[str, Any]:
         "disable_existing_loggers": False,
         "filters": {"quiet_drops": {"()": _QuietDrops}},
         "formatters": {"plain": {"format": "%(levelname)s [streamlab server] %(message)s"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain",
-                                "filters": ["quiet_drops"], "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["quiet_drops"],
+                "stream": "ext://sys.stderr",
+            }
+        },
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
             "uvicorn.error": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
@@ -63,14 +74,24 @@ class LocalServer:
             self._sock.bind((host, port))
         except OSError as exc:
             self._sock.close()
-            raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}. "
-                                     "Use port=0 to pick a free port.") from None
+            raise OSError(
+                exc.errno,
+                f"cannot listen on {host}:{port}: {exc.strerror}. Use port=0 to pick a free port.",
+            ) from None
         self.port: int = self._sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_config=_uvicorn_log_config(), log_level="warning",
-                                access_log=False, lifespan="off", ws="websockets-sansio",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app,
+            log_config=_uvicorn_log_config(),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="websockets-sansio",
+            timeout_graceful_shutdown=1,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._run, name=f"streamlab-server-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"streamlab-server-{self.port}", daemon=True
+        )
         self._error: BaseException | None = None
         self._thread.start()
         deadline = time.monotonic() + 15
@@ -156,9 +177,11 @@ class LocalServer:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         s = self.settings
-        return (f"<LocalServer {self.base_url} {state} ttft_ms={s.ttft_ms} "
-                f"tokens_per_second={s.tokens_per_second} jitter_ms={s.jitter_ms} seed={s.seed}"
-                f"{' api_key=***' if s.api_key else ''}>")
+        return (
+            f"<LocalServer {self.base_url} {state} ttft_ms={s.ttft_ms} "
+            f"tokens_per_second={s.tokens_per_second} jitter_ms={s.jitter_ms} seed={s.seed}"
+            f"{' api_key=***' if s.api_key else ''}>"
+        )
 
 
 def serve(
@@ -177,6 +200,11 @@ def serve(
     remove all delays (tests). With ``api_key`` set, requests must present it
     (``Authorization: Bearer`` or ``x-api-key``) or get the provider's 401.
     """
-    settings = Settings(ttft_ms=ttft_ms, tokens_per_second=tokens_per_second, jitter_ms=jitter_ms,
-                        seed=seed, api_key=api_key)
+    settings = Settings(
+        ttft_ms=ttft_ms,
+        tokens_per_second=tokens_per_second,
+        jitter_ms=jitter_ms,
+        seed=seed,
+        api_key=api_key,
+    )
     return LocalServer(settings, host=host, port=port)

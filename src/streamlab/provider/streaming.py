@@ -39,7 +39,9 @@ class Stats:
     cancelled: int = 0
     dropped: int = 0
     # Seconds each token was sent after its scheduled time (recent ones only).
-    lateness: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=500_000))
+    lateness: collections.deque[float] = field(
+        default_factory=lambda: collections.deque(maxlen=500_000)
+    )
 
     def as_dict(self, *, lateness: bool = False) -> dict[str, Any]:
         """Counters; with ``lateness``, also p50/p99/max token lateness in ms."""
@@ -47,10 +49,22 @@ class Stats:
         if lateness and self.lateness:
             ordered = sorted(self.lateness)
             n = len(ordered)
-            extra = {"lateness_ms": {"p50": 1000 * ordered[n // 2], "p99": 1000 * ordered[min(n - 1, int(n * 0.99))],
-                                     "max": 1000 * ordered[-1]}}
-        return extra |  {"active_generations": self.active, "requests": self.requests, "started": self.started, "completed": self.completed,
-                "cancelled": self.cancelled, "dropped": self.dropped, "lateness_samples": len(self.lateness)}
+            extra = {
+                "lateness_ms": {
+                    "p50": 1000 * ordered[n // 2],
+                    "p99": 1000 * ordered[min(n - 1, int(n * 0.99))],
+                    "max": 1000 * ordered[-1],
+                }
+            }
+        return extra | {
+            "active_generations": self.active,
+            "requests": self.requests,
+            "started": self.started,
+            "completed": self.completed,
+            "cancelled": self.cancelled,
+            "dropped": self.dropped,
+            "lateness_samples": len(self.lateness),
+        }
 
 
 async def _watch_disconnect(receive: Receive) -> None:
@@ -173,7 +187,9 @@ class FrameStream:
             return
         size = tiny.size
         for i in range(0, len(data), size):
-            await send({"type": "http.response.body", "body": data[i : i + size], "more_body": True})
+            await send(
+                {"type": "http.response.body", "body": data[i : i + size], "more_body": True}
+            )
             # Yield (or wait) so each piece leaves in its own write.
             await asyncio.sleep(tiny.delay_ms / 1000.0)
 
@@ -200,9 +216,18 @@ class DelayedJSON:
             await asyncio.sleep(total + (slow.seconds if slow else 0.0))
             req_id = request_id()
             body = json.dumps(self.body, ensure_ascii=False).encode()
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", req_id.encode()), (b"request-id", req_id.encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"x-request-id", req_id.encode()),
+                        (b"request-id", req_id.encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body, "more_body": False})
 
         await run_watched(receive, stats, work)

@@ -167,7 +167,9 @@ def get_provider() -> Provider:
                 f"STREAMLAB_BASE_URL is set ({base_url}): set STREAMLAB_MODEL to a model that server has "
                 "(for Ollama e.g. STREAMLAB_MODEL=llama3.2)."
             )
-        return Provider("openai", model_override or openai_model, None, base_url=base_url, _openai_key=key)
+        return Provider(
+            "openai", model_override or openai_model, None, base_url=base_url, _openai_key=key
+        )
     key = env.get("ANTHROPIC_API_KEY") or None
     if key is None:
         raise ProviderConfigError(
