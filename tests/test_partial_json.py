@@ -37,7 +37,9 @@ def test_matches_jiter_on_strings_and_containers():
     jiter = pytest.importorskip("jiter")  # the openai SDK's partial parser
     text = json.dumps({"a": ["xy", {"b": "zz"}], "c": "end"})
     for i in range(1, len(text) + 1):
-        assert parse_partial(text[:i]) == jiter.from_json(text[:i].encode(), partial_mode="trailing-strings")
+        assert parse_partial(text[:i]) == jiter.from_json(
+            text[:i].encode(), partial_mode="trailing-strings"
+        )
 
 
 @pytest.mark.parametrize(

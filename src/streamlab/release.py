@@ -75,7 +75,9 @@ class Sample:
         return "".join(self.deltas)
 
 
-def splice(deltas: Iterable[str], insert: str, at: int, *, name: str = "spliced", piece: int = 3) -> Sample:
+def splice(
+    deltas: Iterable[str], insert: str, at: int, *, name: str = "spliced", piece: int = 3
+) -> Sample:
     """Insert ``insert`` into a stream after about ``at`` characters, cut into ``piece``-sized deltas.
 
     Use it to make any stream, a real provider's too, carry something a check
@@ -119,7 +121,13 @@ def samples() -> dict[str, Sample]:
     end = splice(tokenize(end_text), SECRET + ".", len(end_text), name="secret at the end", piece=2)
     end = Sample(end.name, end.deltas, (end.bad[0], end.bad[1] - 1))  # the final "." is harmless
     # The same secret cut differently: one delta per character of the key.
-    odd = splice(tokenize(before) + tokenize(after), SECRET, len(before), name="secret, 1-char deltas", piece=1)
+    odd = splice(
+        tokenize(before) + tokenize(after),
+        SECRET,
+        len(before),
+        name="secret, 1-char deltas",
+        piece=1,
+    )
     return {
         "clean": Sample("clean", tuple(tokenize(_CLEAN))),
         mid.name: mid,
@@ -205,7 +213,9 @@ class Outcome:
         return sum(lags) / len(lags) if lags else 0.0
 
 
-def run_policy(policy: Policy, sample: Sample, check: Check = find_secret, *, name: str | None = None) -> Outcome:
+def run_policy(
+    policy: Policy, sample: Sample, check: Check = find_secret, *, name: str | None = None
+) -> Outcome:
     """Feed ``sample`` to ``policy`` one delta at a time and record what it released, and when.
 
     Exceptions from the policy propagate (``NotImplementedError`` included),
@@ -219,7 +229,9 @@ def run_policy(policy: Policy, sample: Sample, check: Check = find_secret, *, na
             arrived += len(d)
             yield d
 
-    out = Outcome(name or getattr(policy, "__name__", "policy"), sample.name, "", sample.text, sample.bad)
+    out = Outcome(
+        name or getattr(policy, "__name__", "policy"), sample.name, "", sample.text, sample.bad
+    )
     released = out.released
     result = policy(feed(), check)
     if result is None or isinstance(result, str):
@@ -237,7 +249,11 @@ def run_policy(policy: Policy, sample: Sample, check: Check = find_secret, *, na
     return out
 
 
-def compare(policies: dict[str, Policy], stream_samples: Iterable[Sample] | None = None, check: Check = find_secret) -> list[Outcome]:
+def compare(
+    policies: dict[str, Policy],
+    stream_samples: Iterable[Sample] | None = None,
+    check: Check = find_secret,
+) -> list[Outcome]:
     """Run every policy on every sample and print one table; return the outcomes.
 
     A policy that raises ``NotImplementedError`` is shown as "not written yet".
@@ -258,5 +274,7 @@ def compare(policies: dict[str, Policy], stream_samples: Iterable[Sample] | None
             outcomes.append(o)
             shown = f"{len(o.released)}/{len(o.text)}"
             leaked = f"{o.leaked}" if o.bad else "-"
-            print(f"{pname:<24} {s.name:<24} {shown:>11} {leaked:>6} {o.mean_lag:>6.1f}  {len(o.releases)}")
+            print(
+                f"{pname:<24} {s.name:<24} {shown:>11} {leaked:>6} {o.mean_lag:>6.1f}  {len(o.releases)}"
+            )
     return outcomes

@@ -45,7 +45,6 @@ def _chunk(delta: dict[str, Any] | None, finish: str | None = None, *, usage: bo
 
 def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
     """``(description, SDK event, text it carries, how the answer finished)`` for each case."""
-    from anthropic.types import RawMessageStreamEvent  # noqa: F401  (ensures anthropic is importable)
     from anthropic.types import (
         RawContentBlockDeltaEvent,
         RawContentBlockStartEvent,
@@ -75,11 +74,13 @@ def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
     }
 
     def a_delta(delta: dict[str, Any]) -> Any:
-        return RawContentBlockDeltaEvent.construct(**{"type": "content_block_delta", "index": 0, "delta": delta})
+        return RawContentBlockDeltaEvent.construct(
+            **{"type": "content_block_delta", "index": 0, "delta": delta}
+        )
 
     def a_stop(reason: str) -> Any:
-        return RawMessageDeltaEvent.construct(**
-            {
+        return RawMessageDeltaEvent.construct(
+            **{
                 "type": "message_delta",
                 "delta": {"stop_reason": reason, "stop_sequence": None},
                 "usage": {"output_tokens": 5},
@@ -88,36 +89,133 @@ def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
 
     return [
         # OpenAI Responses
-        ("a Responses response.created event", ResponseCreatedEvent.construct(**
-            {"type": "response.created", "sequence_number": 0, "response": {**_RESPONSE, "status": "in_progress"}}), None, None),
-        ("a Responses response.output_text.delta event", ResponseTextDeltaEvent.construct(**
-            {"type": "response.output_text.delta", "sequence_number": 4, "delta": "Hel", **text_ids}), "Hel", None),
-        ("a Responses response.output_text.done event (it repeats the whole text)", ResponseTextDoneEvent.construct(**
-            {"type": "response.output_text.done", "sequence_number": 9, "text": "Hello", **text_ids}), None, None),
-        ("a Responses response.completed event", ResponseCompletedEvent.construct(**
-            {"type": "response.completed", "sequence_number": 12, "response": {**_RESPONSE, "status": "completed"}}), None, "stop"),
-        ("a Responses response.incomplete event (max_output_tokens reached)", ResponseIncompleteEvent.construct(**
-            {"type": "response.incomplete", "sequence_number": 12, "response": {
-                **_RESPONSE, "status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}}), None, "length"),
+        (
+            "a Responses response.created event",
+            ResponseCreatedEvent.construct(
+                **{
+                    "type": "response.created",
+                    "sequence_number": 0,
+                    "response": {**_RESPONSE, "status": "in_progress"},
+                }
+            ),
+            None,
+            None,
+        ),
+        (
+            "a Responses response.output_text.delta event",
+            ResponseTextDeltaEvent.construct(
+                **{
+                    "type": "response.output_text.delta",
+                    "sequence_number": 4,
+                    "delta": "Hel",
+                    **text_ids,
+                }
+            ),
+            "Hel",
+            None,
+        ),
+        (
+            "a Responses response.output_text.done event (it repeats the whole text)",
+            ResponseTextDoneEvent.construct(
+                **{
+                    "type": "response.output_text.done",
+                    "sequence_number": 9,
+                    "text": "Hello",
+                    **text_ids,
+                }
+            ),
+            None,
+            None,
+        ),
+        (
+            "a Responses response.completed event",
+            ResponseCompletedEvent.construct(
+                **{
+                    "type": "response.completed",
+                    "sequence_number": 12,
+                    "response": {**_RESPONSE, "status": "completed"},
+                }
+            ),
+            None,
+            "stop",
+        ),
+        (
+            "a Responses response.incomplete event (max_output_tokens reached)",
+            ResponseIncompleteEvent.construct(
+                **{
+                    "type": "response.incomplete",
+                    "sequence_number": 12,
+                    "response": {
+                        **_RESPONSE,
+                        "status": "incomplete",
+                        "incomplete_details": {"reason": "max_output_tokens"},
+                    },
+                }
+            ),
+            None,
+            "length",
+        ),
         # OpenAI Chat Completions
-        ("the first Chat chunk (role only, content None)", _chunk({"role": "assistant", "content": None}), None, None),
+        (
+            "the first Chat chunk (role only, content None)",
+            _chunk({"role": "assistant", "content": None}),
+            None,
+            None,
+        ),
         ("a Chat chunk with content", _chunk({"content": "lo"}), "lo", None),
         ("a Chat chunk with finish_reason 'stop'", _chunk({}, "stop"), None, "stop"),
         ("a Chat chunk with finish_reason 'length'", _chunk({}, "length"), None, "length"),
         ("the Chat usage chunk (choices == [])", _chunk(None, usage=True), None, None),
         # Anthropic Messages
-        ("an Anthropic message_start event", RawMessageStartEvent.construct(**
-            {"type": "message_start", "message": message}), None, None),
-        ("an Anthropic content_block_start event", RawContentBlockStartEvent.construct(**
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}), None, None),
+        (
+            "an Anthropic message_start event",
+            RawMessageStartEvent.construct(**{"type": "message_start", "message": message}),
+            None,
+            None,
+        ),
+        (
+            "an Anthropic content_block_start event",
+            RawContentBlockStartEvent.construct(
+                **{
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                }
+            ),
+            None,
+            None,
+        ),
         ("an Anthropic text_delta", a_delta({"type": "text_delta", "text": " wor"}), " wor", None),
-        ("an Anthropic input_json_delta (tool-use arguments, not answer text)",
-         a_delta({"type": "input_json_delta", "partial_json": '{"city": "Par'}), None, None),
-        ("an Anthropic content_block_stop event", RawContentBlockStopEvent.construct(**
-            {"type": "content_block_stop", "index": 0}), None, None),
-        ("an Anthropic message_delta with stop_reason 'end_turn'", a_stop("end_turn"), None, "stop"),
-        ("an Anthropic message_delta with stop_reason 'max_tokens'", a_stop("max_tokens"), None, "length"),
-        ("an Anthropic message_stop event", RawMessageStopEvent.construct(**{"type": "message_stop"}), None, None),
+        (
+            "an Anthropic input_json_delta (tool-use arguments, not answer text)",
+            a_delta({"type": "input_json_delta", "partial_json": '{"city": "Par'}),
+            None,
+            None,
+        ),
+        (
+            "an Anthropic content_block_stop event",
+            RawContentBlockStopEvent.construct(**{"type": "content_block_stop", "index": 0}),
+            None,
+            None,
+        ),
+        (
+            "an Anthropic message_delta with stop_reason 'end_turn'",
+            a_stop("end_turn"),
+            None,
+            "stop",
+        ),
+        (
+            "an Anthropic message_delta with stop_reason 'max_tokens'",
+            a_stop("max_tokens"),
+            None,
+            "length",
+        ),
+        (
+            "an Anthropic message_stop event",
+            RawMessageStopEvent.construct(**{"type": "message_stop"}),
+            None,
+            None,
+        ),
     ]
 
 
@@ -129,12 +227,17 @@ def _each(report: Report, fn: Callable[[Any], Any], column: int, what: str) -> N
         except NotImplementedError:
             raise
         except Exception as exc:
-            report.expect(False, f"for {description} your function raised {type(exc).__name__}: {exc}")
+            report.expect(
+                False, f"for {description} your function raised {type(exc).__name__}: {exc}"
+            )
             continue
         if got == "" and want is None:
             got = None  # "" and None both mean "no text here"
-        report.expect(got == want, f"for {description} it should return {want!r}, not {got!r}" + (
-            "" if want is None or column != 2 else f" ({what})"))
+        report.expect(
+            got == want,
+            f"for {description} it should return {want!r}, not {got!r}"
+            + ("" if want is None or column != 2 else f" ({what})"),
+        )
 
 
 def check_finish_of(finish_of: Callable[[Any], str | None]) -> bool:
@@ -174,22 +277,31 @@ def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
     }
 
     def r_delta(n: int, text: str) -> Any:
-        return ResponseTextDeltaEvent.construct(**
-            {"type": "response.output_text.delta", "sequence_number": n, "delta": text, **ids}
+        return ResponseTextDeltaEvent.construct(
+            **{"type": "response.output_text.delta", "sequence_number": n, "delta": text, **ids}
         )
 
     responses = [
-        ResponseCreatedEvent.construct(**
-            {"type": "response.created", "sequence_number": 0, "response": {**_RESPONSE, "status": "in_progress"}}
+        ResponseCreatedEvent.construct(
+            **{
+                "type": "response.created",
+                "sequence_number": 0,
+                "response": {**_RESPONSE, "status": "in_progress"},
+            }
         ),
         r_delta(1, "Hel"),
         r_delta(2, "lo"),
         r_delta(3, " there"),
-        ResponseTextDoneEvent.construct(**
-            {"type": "response.output_text.done", "sequence_number": 4, "text": "Hello there", **ids}
+        ResponseTextDoneEvent.construct(
+            **{
+                "type": "response.output_text.done",
+                "sequence_number": 4,
+                "text": "Hello there",
+                **ids,
+            }
         ),
-        ResponseCompletedEvent.construct(**
-            {
+        ResponseCompletedEvent.construct(
+            **{
                 "type": "response.completed",
                 "sequence_number": 5,
                 "response": {**_RESPONSE, "status": "completed", "usage": usage},
@@ -199,8 +311,8 @@ def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
     cut = [
         responses[0],
         r_delta(1, "Hel"),
-        ResponseIncompleteEvent.construct(**
-            {
+        ResponseIncompleteEvent.construct(
+            **{
                 "type": "response.incomplete",
                 "sequence_number": 2,
                 "response": {
@@ -231,20 +343,28 @@ def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
     }
 
     def a_delta(text: str) -> Any:
-        return RawContentBlockDeltaEvent.construct(**
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}
+        return RawContentBlockDeltaEvent.construct(
+            **{
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": text},
+            }
         )
 
     anthropic = [
         RawMessageStartEvent.construct(**{"type": "message_start", "message": message}),
-        RawContentBlockStartEvent.construct(**
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+        RawContentBlockStartEvent.construct(
+            **{
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            }
         ),
         a_delta("Good"),
         a_delta(" day"),
         RawContentBlockStopEvent.construct(**{"type": "content_block_stop", "index": 0}),
-        RawMessageDeltaEvent.construct(**
-            {
+        RawMessageDeltaEvent.construct(
+            **{
                 "type": "message_delta",
                 "delta": {"stop_reason": "end_turn", "stop_sequence": None},
                 "usage": {"output_tokens": 4},
@@ -253,10 +373,22 @@ def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
         RawMessageStopEvent.construct(**{"type": "message_stop"}),
     ]
     return {
-        "OpenAI Responses": (responses, {"text": "Hello there", "finish": "stop", "output_tokens": 3}),
-        "OpenAI Responses, cut by max_output_tokens": (cut, {"text": "Hel", "finish": "length", "output_tokens": 1}),
-        "Chat Completions with include_usage": (chat, {"text": "Hello", "finish": "length", "output_tokens": 5}),
-        "Anthropic Messages": (anthropic, {"text": "Good day", "finish": "stop", "output_tokens": 4}),
+        "OpenAI Responses": (
+            responses,
+            {"text": "Hello there", "finish": "stop", "output_tokens": 3},
+        ),
+        "OpenAI Responses, cut by max_output_tokens": (
+            cut,
+            {"text": "Hel", "finish": "length", "output_tokens": 1},
+        ),
+        "Chat Completions with include_usage": (
+            chat,
+            {"text": "Hello", "finish": "length", "output_tokens": 5},
+        ),
+        "Anthropic Messages": (
+            anthropic,
+            {"text": "Good day", "finish": "stop", "output_tokens": 4},
+        ),
     }
 
 
@@ -281,9 +413,13 @@ def check_final_result(final_result: Callable[[list[Any]], dict[str, Any]]) -> b
             except NotImplementedError:
                 raise
             except Exception as exc:
-                report.expect(False, f"for the {name} stream your function raised {type(exc).__name__}: {exc}")
+                report.expect(
+                    False, f"for the {name} stream your function raised {type(exc).__name__}: {exc}"
+                )
                 continue
-            if not report.expect(isinstance(got, dict), f"for the {name} stream return a dict, got {got!r:.60}"):
+            if not report.expect(
+                isinstance(got, dict), f"for the {name} stream return a dict, got {got!r:.60}"
+            ):
                 continue
             for key, value in want.items():
                 report.expect(

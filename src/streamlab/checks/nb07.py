@@ -27,8 +27,11 @@ def _safety(report: Report, policy: Policy) -> dict[str, Outcome]:
         o = run_policy(policy, sample, find_secret)
         outcomes[name] = o
         where = f"on the '{name}' stream"
-        report.expect(o.in_order, f"{where}: you released text that is not the stream's text in order "
-                      "(release each character once, oldest first)")
+        report.expect(
+            o.in_order,
+            f"{where}: you released text that is not the stream's text in order "
+            "(release each character once, oldest first)",
+        )
         if sample.bad is None:
             report.expect(
                 o.complete,
@@ -92,7 +95,9 @@ def check_by_sentence(policy: Policy) -> bool:
         report.expect(
             not cut,
             f"a release ends in the middle of a sentence ({cut[0][-30:]!r}): release only up to the end "
-            "of a sentence (., ! or ? and the space after it)" if cut else "",
+            "of a sentence (., ! or ? and the space after it)"
+            if cut
+            else "",
         )
 
     return run_check("Exercise 7.2: release by sentence", body)
