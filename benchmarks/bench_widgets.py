@@ -165,8 +165,10 @@ def main() -> int:
     worst_rate = max(r["redraws_per_s"] for r in rows)
     worst_lost = max(r["lost"] for r in rows)
     ok = worst_rate <= 31 and worst_lost == 0
-    print(f"\ntargets: redraws <= 30/s (worst {worst_rate:.1f}), 0 tokens lost (worst {worst_lost}): "
-          f"{'met' if ok else 'NOT MET'}")
+    print(
+        f"\ntargets: redraws <= 30/s (worst {worst_rate:.1f}), 0 tokens lost (worst {worst_lost}): "
+        f"{'met' if ok else 'NOT MET'}"
+    )
     return 0 if ok else 1
 
 

@@ -51,7 +51,11 @@ def test_dict_shapes_of_all_three_apis():
         {"object": "chat.completion.chunk", "choices": [], "usage": {"completion_tokens": 2}},
         {"type": "message_start", "message": {}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "C"}},
-        {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{"}},
+        {
+            "type": "content_block_delta",
+            "index": 1,
+            "delta": {"type": "input_json_delta", "partial_json": "{"},
+        },
         {"type": "ping"},
         {"type": "some.future.event", "delta": "not text"},
     ]
@@ -61,14 +65,27 @@ def test_dict_shapes_of_all_three_apis():
 @pytest.mark.parametrize(
     ("event", "provider", "kind", "message"),
     [
-        ({"type": "error", "code": "server_error", "message": "boom", "param": None}, "openai", "server_error", "boom"),
         (
-            {"type": "response.failed", "response": {"error": {"code": "rate_limit", "message": "slow down"}}},
+            {"type": "error", "code": "server_error", "message": "boom", "param": None},
+            "openai",
+            "server_error",
+            "boom",
+        ),
+        (
+            {
+                "type": "response.failed",
+                "response": {"error": {"code": "rate_limit", "message": "slow down"}},
+            },
             "openai",
             "rate_limit",
             "slow down",
         ),
-        ({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, "anthropic", "overloaded_error", "Overloaded"),
+        (
+            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+            "anthropic",
+            "overloaded_error",
+            "Overloaded",
+        ),
     ],
 )
 def test_error_events_raise_stream_error_after_the_text_before_them(event, provider, kind, message):
@@ -147,9 +164,13 @@ def test_openai_responses_stream(server):
 
 def test_openai_chat_stream_with_usage_chunk(server):
     client = server.openai(max_retries=0)
-    full = client.chat.completions.create(
-        model="streamlab-local", messages=[{"role": "user", "content": PROMPT}]
-    ).choices[0].message.content
+    full = (
+        client.chat.completions.create(
+            model="streamlab-local", messages=[{"role": "user", "content": PROMPT}]
+        )
+        .choices[0]
+        .message.content
+    )
     stream = client.chat.completions.create(
         model="streamlab-local",
         messages=[{"role": "user", "content": PROMPT}],
@@ -171,7 +192,10 @@ def test_anthropic_stream_and_helper_are_not_doubled(server):
     )
     full = "".join(b.text for b in msg.content if b.type == "text")
     stream = client.messages.create(
-        model="streamlab-local", max_tokens=512, messages=[{"role": "user", "content": PROMPT}], stream=True
+        model="streamlab-local",
+        max_tokens=512,
+        messages=[{"role": "user", "content": PROMPT}],
+        stream=True,
     )
     assert "".join(text_deltas(stream)) == full
     # messages.stream() repeats each delta as a "text" event: taken once only.
@@ -182,12 +206,18 @@ def test_anthropic_stream_and_helper_are_not_doubled(server):
 
 
 async def test_async_sdk_streams(server):
-    async with server.async_openai(max_retries=0) as oa, server.async_anthropic(max_retries=0) as an:
+    async with (
+        server.async_openai(max_retries=0) as oa,
+        server.async_anthropic(max_retries=0) as an,
+    ):
         r = await oa.responses.create(model="streamlab-local", input=PROMPT)
         stream = await oa.responses.create(model="streamlab-local", input=PROMPT, stream=True)
         assert "".join([t async for t in atext_deltas(stream)]) == r.output_text
         stream = await an.messages.create(
-            model="streamlab-local", max_tokens=512, messages=[{"role": "user", "content": PROMPT}], stream=True
+            model="streamlab-local",
+            max_tokens=512,
+            messages=[{"role": "user", "content": PROMPT}],
+            stream=True,
         )
         text = "".join([t async for t in atext_deltas(stream)])
         assert text == r.output_text  # same prompt, same seed: the same answer
@@ -201,7 +231,9 @@ def test_mid_stream_errors_from_each_api(server):
     # Responses: the SDK hands an "error" event to the caller; we raise it.
     with pytest.raises(StreamError):
         for t in text_deltas(
-            oa.responses.create(model="streamlab-local", input=PROMPT, stream=True, extra_headers=fault)
+            oa.responses.create(
+                model="streamlab-local", input=PROMPT, stream=True, extra_headers=fault
+            )
         ):
             got.append(t)
     assert 0 < len(got) < 8

@@ -77,8 +77,10 @@ def test_buffered_pane_waits_visibly_until_the_end():
             yield piece
 
     view.run(source())
-    assert all(status == "waiting" and text == "" and "waiting for the complete response" in html
-               for status, text, html in seen)
+    assert all(
+        status == "waiting" and text == "" and "waiting for the complete response" in html
+        for status, text, html in seen
+    )
     assert view.buffered.text == "abc"
 
 
@@ -131,7 +133,7 @@ def test_redraws_stay_under_max_fps_at_a_high_token_rate():
     assert view.text == "".join(deltas)
     assert len(sets) == view.redraws
     # At most one redraw per 1/30 s, plus the first-token and the final redraws.
-    gaps = [b - a for a, b in zip(sets[1:-1], sets[2:-1])]
+    gaps = [b - a for a, b in zip(sets[1:-1], sets[2:-1], strict=False)]
     assert all(g >= 1 / 30 - 0.002 for g in gaps), min(gaps)
     duration = sets[-1] - sets[0]
     assert view.redraws <= 30 * duration + 3
@@ -237,7 +239,10 @@ def test_error_mid_stream_is_shown_and_raised():
     assert "ConnectionError" in body and "peer closed connection" in body
     assert "2 tokens (14 characters) had arrived" in body
     assert "error after 2 tokens" in view.status_line.value
-    assert view.buffered.status == "error" and "shows nothing when it fails" in view.buffered.body.value
+    assert (
+        view.buffered.status == "error"
+        and "shows nothing when it fails" in view.buffered.body.value
+    )
 
 
 async def test_error_can_be_returned_instead_of_raised():
@@ -247,7 +252,9 @@ async def test_error_can_be_returned_instead_of_raised():
 
     view = StreamView()
     result = await view.arun(source(), raise_errors=False)
-    assert result.status == "error" and isinstance(result.error, StreamError) and result.text == "Hi"
+    assert (
+        result.status == "error" and isinstance(result.error, StreamError) and result.text == "Hi"
+    )
     # A background task shows the error and still raises it when awaited.
     view2 = StreamView()
     task = view2.start(source())
@@ -307,8 +314,11 @@ def test_compare_error_mid_stream_is_kept_and_raisable(local_server):
 
 def test_compare_defaults_to_the_current_provider(monkeypatch):
     monkeypatch.setenv("STREAMLAB_PROVIDER", "local")
-    cmp = compare("Hi", extra_headers={"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "0"},
-                  display=False)
+    cmp = compare(
+        "Hi",
+        extra_headers={"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "0"},
+        display=False,
+    )
     assert cmp.model == "streamlab-local" and cmp.streamed.text == cmp.buffered.text
 
 

@@ -35,7 +35,7 @@ import html
 import inspect
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -297,7 +297,9 @@ class Pane:
         parts: list[str] = []
         if self.status == "idle":
             parts.append(f"<span style='{_MUTED}'>not started</span>")
-        elif self.status == "waiting" or (self.mode == "buffered" and not text and not self.finished):
+        elif self.status == "waiting" or (
+            self.mode == "buffered" and not text and not self.finished
+        ):
             what = "the first token" if self.mode == "streamed" else "the complete response"
             parts.append(
                 f"<span class='streamlab-waiting' style='{_MUTED}'>waiting for {what}"
@@ -309,7 +311,9 @@ class Pane:
                 parts.append("<span class='streamlab-cursor' style='opacity:.6'>&#9612;</span>")
         if self.status == "stopped":
             msg = self.note or f"stopped after {self.tokens} tokens ({len(text)} characters)"
-            parts.append(f"<div class='streamlab-note' style='{_NOTE_BOX}'>&#9632; {html.escape(msg)}</div>")
+            parts.append(
+                f"<div class='streamlab-note' style='{_NOTE_BOX}'>&#9632; {html.escape(msg)}</div>"
+            )
         elif self.status == "error" and self.error is not None:
             err = self.error
             arrived = (
@@ -390,7 +394,10 @@ class StreamView:
         self.streamed = Pane(self, "streamed", "streamed")
         self.buffered = Pane(self, "buffered", "buffered")
         self.stop_button = widgets.Button(
-            description="Stop", icon="stop", button_style="danger", disabled=True,
+            description="Stop",
+            icon="stop",
+            button_style="danger",
+            disabled=True,
             tooltip="Cancel the stream and close the request",
         )
         self.stop_button.add_class("streamlab-stop")
@@ -424,12 +431,16 @@ class StreamView:
 
     # -- shortcuts to the streamed pane ------------------------------------
     text = property(lambda self: self.streamed.text, doc="The streamed pane's text so far.")
-    tokens = property(lambda self: self.streamed.tokens, doc="Deltas received by the streamed pane.")
+    tokens = property(
+        lambda self: self.streamed.tokens, doc="Deltas received by the streamed pane."
+    )
     status = property(lambda self: self.streamed.status, doc="The streamed pane's status.")
     redraws = property(lambda self: self.streamed.redraws, doc="Redraws of the streamed pane.")
     ttft = property(lambda self: self.streamed.ttft, doc="Seconds to the first streamed text.")
     total = property(lambda self: self.streamed.total, doc="Seconds the stream took.")
-    error = property(lambda self: self.streamed.error, doc="The error that ended the stream, if any.")
+    error = property(
+        lambda self: self.streamed.error, doc="The error that ended the stream, if any."
+    )
 
     @property
     def result(self) -> StreamResult:
@@ -683,7 +694,13 @@ class Comparison:
                 return f"{r.mode:>8}: stopped after {r.total:.2f} s, {len(r.text)} characters"
             return f"{r.mode:>8}: first text after {r.ttft:.2f} s, complete after {r.total:.2f} s ({len(r.text)} characters)"
 
-        return "\n".join([f"Comparison {self.label!r} ({self.api}, {self.model})", line(self.streamed), line(self.buffered)])
+        return "\n".join(
+            [
+                f"Comparison {self.label!r} ({self.api}, {self.model})",
+                line(self.streamed),
+                line(self.buffered),
+            ]
+        )
 
     __repr__ = summary
 
@@ -705,7 +722,11 @@ async def _acompare(
     request_kwargs: dict[str, Any],
 ) -> Comparison:
     view, api, model, prompt = comparison.view, comparison.api, comparison.model, comparison.prompt
-    common: dict[str, Any] = {"model": model, "extra_headers": extra_headers or None, **request_kwargs}
+    common: dict[str, Any] = {
+        "model": model,
+        "extra_headers": extra_headers or None,
+        **request_kwargs,
+    }
 
     async def streamed(client: Any) -> None:
         pane = view.streamed
@@ -932,7 +953,14 @@ def plot_timeline(
                 cs.append(cs[-1])
             style = "-" if r.mode == "streamed" else "--"
             suffix = "" if r.status == "done" else f" ({r.status})"
-            ax.step(ts, cs, where="post", linestyle=style, color=color, label=f"{label}: {r.mode}{suffix}")
+            ax.step(
+                ts,
+                cs,
+                where="post",
+                linestyle=style,
+                color=color,
+                label=f"{label}: {r.mode}{suffix}",
+            )
             if r.ttft is not None:
                 first = next((c for t, c in r.timeline if t >= r.ttft and c > 0), cs[-1])
                 ax.plot([r.ttft], [first], "o", color=color, markersize=6)

@@ -133,7 +133,10 @@ class LabServer:
         for _attempt in range(3):  # a free port can be taken by another worker meanwhile
             self.port = _free_port()
             cmd = [
-                sys.executable, "-m", "jupyter", "lab",
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
                 "--no-browser",
                 "--ServerApp.ip=127.0.0.1",
                 f"--ServerApp.port={self.port}",
@@ -149,7 +152,11 @@ class LabServer:
                 cmd.append("--allow-root")
             log = self.log_path.open("ab")
             self.proc = subprocess.Popen(
-                cmd, cwd=self.root_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                cmd,
+                cwd=self.root_dir,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: kernels go with it
             )
             log.close()
@@ -166,7 +173,9 @@ class LabServer:
             if self.proc.poll() is not None:
                 return False
             try:
-                r = httpx.get(f"{self.base_url}/api/status", params={"token": self.token}, timeout=2)
+                r = httpx.get(
+                    f"{self.base_url}/api/status", params={"token": self.token}, timeout=2
+                )
                 if r.status_code == 200:
                     return True
             except httpx.HTTPError:
@@ -180,7 +189,9 @@ class LabServer:
         try:
             sessions = httpx.get(f"{self.base_url}/api/sessions", params=params, timeout=10).json()
             for session in sessions:
-                httpx.delete(f"{self.base_url}/api/sessions/{session['id']}", params=params, timeout=30)
+                httpx.delete(
+                    f"{self.base_url}/api/sessions/{session['id']}", params=params, timeout=30
+                )
         except httpx.HTTPError:
             pass  # the server is going away anyway
 
@@ -332,14 +343,21 @@ class LabNotebook:
             if c["errors"] and i not in allowed:
                 self.first_problem = i if self.first_problem is None else self.first_problem
                 out.append(f"cell {i} ({c['prompt']}) shows an error:\n{c['errors'][0]}")
-            elif c["code"] and i < len(sources) and sources[i].strip() and not any(
-                ch.isdigit() for ch in c["prompt"]
+            elif (
+                c["code"]
+                and i < len(sources)
+                and sources[i].strip()
+                and not any(ch.isdigit() for ch in c["prompt"])
             ):
-                out.append(f"cell {i} never ran (prompt {c['prompt']!r}): an earlier cell stopped Run All?")
+                out.append(
+                    f"cell {i} never ran (prompt {c['prompt']!r}): an earlier cell stopped Run All?"
+                )
         return out
 
     def scroll_to_cell(self, index: int) -> None:
-        cell = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
+        cell = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(
+            index
+        )
         cell.scroll_into_view_if_needed()
 
     def screenshot(self, name: str, selector: str | None = None) -> Path:

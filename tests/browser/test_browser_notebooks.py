@@ -22,7 +22,9 @@ from browser_harness import (  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
-NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+NOTEBOOKS = sorted(
+    p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")
+)
 TIMEOUT = 90  # seconds per notebook: each must run offline in under 30 s
 
 
