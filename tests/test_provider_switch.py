@@ -144,3 +144,26 @@ def test_cli_help_lists_options():
     ).stdout
     for opt in ("--host", "--port", "--ttft-ms", "--tokens-per-second", "--jitter-ms", "--api-key"):
         assert opt in out
+
+
+def test_shared_server_timing_from_env(env):
+    from streamlab.provider.switch import timing_from_env
+
+    env.setenv("STREAMLAB_TTFT_MS", "0")
+    env.setenv("STREAMLAB_TOKENS_PER_SECOND", "0")
+    assert timing_from_env() == {"ttft_ms": 0.0, "tokens_per_second": 0.0}
+    env.setenv("STREAMLAB_JITTER_MS", "fast")
+    with pytest.raises(ProviderConfigError, match="STREAMLAB_JITTER_MS"):
+        timing_from_env()
+
+
+def test_cors_for_browser_lessons(local_server):
+    r = httpx.get(
+        local_server.base_url + "/lesson/events?count=1&delay_ms=0",
+        headers={"Origin": "http://localhost:8888"},
+    )
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert (
+        "access-control-allow-origin"
+        not in httpx.get(local_server.base_url + "/lesson/events?count=1").headers
+    )

@@ -184,7 +184,10 @@ has ``kind``, ``is_local``, ``model``, ``anthropic_model``, ``openai()``,
 ``async_openai()``, ``anthropic()``, ``async_anthropic()`` and ``server``
 (the shared LocalServer, started once per process, for local). A real
 provider without its key raises ``ProviderConfigError`` saying which
-variable to set.
+variable to set. The shared server's timing can be set from the environment
+with ``STREAMLAB_TTFT_MS``, ``STREAMLAB_TOKENS_PER_SECOND`` and
+``STREAMLAB_JITTER_MS`` (e.g. all ``0`` to run notebooks fast in CI);
+per-request headers still override it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -174,7 +176,21 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         Route("/lesson/events", lessons.events),
         WebSocketRoute("/lesson/ws", lessons.websocket_generate),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    # CORS so that a browser page (an EventSource or WebSocket lesson in a
+    # notebook served from another port) may call the server. Requests
+    # without an Origin header, like the SDKs', skip the middleware entirely.
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=["*"],
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["x-request-id", "request-id", "retry-after"],
+        )
+    ]
+    app = Starlette(
+        routes=routes, middleware=middleware, exception_handlers={HTTPException: _http_error}
+    )
     app.state.settings = settings
     app.state.stats = Stats()
     return app

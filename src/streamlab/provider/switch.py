@@ -3,15 +3,18 @@
 ``STREAMLAB_PROVIDER`` picks the provider; the default is ``local`` even when
 API keys are set, so a workshop never spends money by surprise.
 
-===================  =========================================================
-STREAMLAB_PROVIDER   ``local`` (default), ``openai`` or ``anthropic``
-STREAMLAB_BASE_URL   an OpenAI-compatible server (Ollama, vLLM, LM Studio...);
-                     implies ``openai`` when STREAMLAB_PROVIDER is unset.
-                     ``OPENAI_BASE_URL`` is honoured with STREAMLAB_PROVIDER=openai
-STREAMLAB_MODEL      model name to use instead of the default
-OPENAI_API_KEY       needed for ``openai`` (not for a custom base URL)
-ANTHROPIC_API_KEY    needed for ``anthropic``
-===================  =========================================================
+Environment variables:
+
+- ``STREAMLAB_PROVIDER``: ``local`` (default), ``openai`` or ``anthropic``.
+- ``STREAMLAB_BASE_URL``: an OpenAI-compatible server (Ollama, vLLM, LM
+  Studio...); implies ``openai`` when STREAMLAB_PROVIDER is unset.
+  ``OPENAI_BASE_URL`` is honoured with ``STREAMLAB_PROVIDER=openai``.
+- ``STREAMLAB_MODEL``: the model name to use instead of the default.
+- ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY``: needed for the real APIs
+  (never printed).
+- ``STREAMLAB_TTFT_MS``, ``STREAMLAB_TOKENS_PER_SECOND``,
+  ``STREAMLAB_JITTER_MS``: timing of the shared local server (e.g. all 0 in
+  CI); per-request headers still win.
 """
 
 from __future__ import annotations
@@ -39,12 +42,44 @@ _shared: LocalServer | None = None
 _shared_lock = threading.Lock()
 
 
+def timing_from_env() -> dict[str, float]:
+    """Server timing overrides from STREAMLAB_TTFT_MS, STREAMLAB_TOKENS_PER_SECOND, STREAMLAB_JITTER_MS.
+
+    CI can set them to 0 so that every notebook runs fast; a bad value is an
+    error that names the variable.
+    """
+    out: dict[str, float] = {}
+    for var, key in (
+        ("STREAMLAB_TTFT_MS", "ttft_ms"),
+        ("STREAMLAB_TOKENS_PER_SECOND", "tokens_per_second"),
+        ("STREAMLAB_JITTER_MS", "jitter_ms"),
+    ):
+        raw = os.environ.get(var)
+        if raw is None or raw.strip() == "":
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ProviderConfigError(
+                f"{var}={raw!r} is not a number (milliseconds or tokens/s)"
+            ) from None
+        if value < 0:
+            raise ProviderConfigError(f"{var}={raw!r} must be >= 0")
+        out[key] = value
+    return out
+
+
 def shared_server() -> LocalServer:
-    """The process-wide local server, started on first use with default timing."""
+    """The process-wide local server, started on first use.
+
+    Default timing (first token ~300 ms, 30 tokens/s) unless the
+    STREAMLAB_TTFT_MS / STREAMLAB_TOKENS_PER_SECOND / STREAMLAB_JITTER_MS
+    environment variables say otherwise.
+    """
     global _shared
     with _shared_lock:
         if _shared is None or not _shared.running:
-            _shared = serve()
+            _shared = serve(**timing_from_env())
         return _shared
 
 
