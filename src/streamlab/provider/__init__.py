@@ -118,7 +118,9 @@ Send them with the SDKs' ``extra_headers={...}`` (real providers ignore them)::
 - ``tiny-writes=N``     write the stream N bytes at a time (default 3), cutting
   lines and UTF-8 characters; ``;delay-ms=MS`` waits between writes.
 
-Any fault takes ``;times=K``: apply it only to the first K attempts, read
+Event counts start at 0 and include every event (response.created, ping,
+...); a count past the end of the stream means the fault never fires. Any
+fault takes ``;times=K``: apply it only to the first K attempts, read
 from the SDKs' ``x-stainless-retry-count`` header, so
 ``status=429;retry-after=0;times=1`` fails once and then succeeds on the SDK's
 own retry. Join several faults with commas:

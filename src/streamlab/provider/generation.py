@@ -335,6 +335,20 @@ def _value(
     raise SchemaError(f"unsupported type {kind!r} for {name!r}")
 
 
+_PEOPLE = (
+    "Ada Lovelace",
+    "Grace Hopper",
+    "Alan Turing",
+    "Katherine Johnson",
+    "Barbara Liskov",
+    "Margaret Hamilton",
+    "Dennis Ritchie",
+    "Radia Perlman",
+    "Tim Berners-Lee",
+    "Frances Allen",
+)
+
+
 def _bound(node: dict[str, Any], inclusive: str, exclusive: str, default: int, step: int) -> int:
     if inclusive in node:
         v = float(node[inclusive])
@@ -363,8 +377,14 @@ def _string(rng: random.Random, topic: str, name: str, node: dict[str, Any]) -> 
         )
     else:
         words = [w for w in _WORD_RE.findall(" ".join(CORPUS[topic][1]).lower()) if len(w) > 3]
-        if lname in ("name", "title", "label", "heading") or lname.endswith("name"):
-            s = " ".join(rng.choice(words).capitalize() for _ in range(2))
+        if lname in ("name", "author", "person", "owner", "user", "username") or lname.endswith(
+            "name"
+        ):
+            s = rng.choice(_PEOPLE)
+        elif lname in ("title", "label", "heading", "headline", "subject", "topic"):
+            s = " ".join(
+                w.capitalize() for w in rng.choice(CORPUS[topic][1]).rstrip(".!").split()[:4]
+            )
         elif lname in ("word", "keyword", "tag", "category", "tags", "keywords"):
             s = rng.choice(words)
         else:
