@@ -206,7 +206,13 @@ def test_ws_feedback_shorter_ends_after_the_sentence(local_server):
 
 
 @pytest.mark.parametrize(
-    "bad", ["not json", json.dumps({"type": "dance"}), json.dumps({"type": "generate"})]
+    "bad",
+    [
+        "not json",
+        json.dumps({"type": "dance"}),
+        json.dumps({"type": "generate"}),
+        json.dumps({"type": "generate", "prompt": "x", "seed": "abc"}),
+    ],
 )
 def test_ws_bad_messages_get_an_error_not_a_closed_socket(local_server, bad):
     with _ws(local_server) as ws:

@@ -217,24 +217,26 @@ async def websocket_generate(ws: WebSocket) -> None:
         stats.active += 1
         stats.started += 1
         reason = "stop"
+        emitted = 0
         try:
-            seed = int(opts.get("seed", settings.seed))
+            seed, max_tokens, ttft, tps = (
+                opts["seed"],
+                opts["max_tokens"],
+                opts["ttft"],
+                opts["tps"],
+            )
             composer: Composer = composer_for(prompt, seed)
             state["composer"] = composer
             state["sentences_left"] = requested_sentences(prompt, composer.rng)
-            max_tokens = opts.get("max_tokens")
-            ttft = float(opts.get("ttft_ms", settings.ttft_ms)) / 1000.0
-            tps = float(opts.get("tokens_per_second", settings.tokens_per_second))
             step = 1.0 / tps if tps > 0 else 0.0
             await send({"type": "start", "topic": composer.topic, "tone": composer.tone})
             due = time.perf_counter() + ttft
-            emitted = 0
             first = True
             while state["sentences_left"] > 0:
                 sentence = composer.next_sentence()
                 state["sentences_left"] -= 1
                 for tok in tokenize(("" if first else " ") + sentence):
-                    if max_tokens is not None and emitted >= int(max_tokens):
+                    if max_tokens is not None and emitted >= max_tokens:
                         reason = "length"
                         return
                     delay = due - time.perf_counter()
@@ -251,7 +253,7 @@ async def websocket_generate(ws: WebSocket) -> None:
             raise
         finally:
             stats.active -= 1
-            state["usage"] = {"output_tokens": locals().get("emitted", 0)}
+            state["usage"] = {"output_tokens": emitted}
             if reason != "client_stop":
                 try:
                     await send({"type": "done", "reason": reason, "usage": state["usage"]})
@@ -285,9 +287,27 @@ async def websocket_generate(ws: WebSocket) -> None:
                 if not isinstance(msg.get("prompt"), str):
                     await send({"type": "error", "message": "generate needs a string 'prompt'"})
                     continue
+                try:
+                    opts = {
+                        "seed": int(msg.get("seed", settings.seed)),
+                        "max_tokens": None
+                        if msg.get("max_tokens") is None
+                        else int(msg["max_tokens"]),
+                        "ttft": float(msg.get("ttft_ms", settings.ttft_ms)) / 1000.0,
+                        "tps": float(msg.get("tokens_per_second", settings.tokens_per_second)),
+                    }
+                except (TypeError, ValueError) as exc:
+                    await send(
+                        {
+                            "type": "error",
+                            "message": f"generate: bad option ({exc}); seed and "
+                            "max_tokens are integers, ttft_ms and tokens_per_second numbers",
+                        }
+                    )
+                    continue
                 if await stop_generation():
                     await send({"type": "done", "reason": "superseded"})
-                gen_task = asyncio.create_task(generate(msg["prompt"], msg))
+                gen_task = asyncio.create_task(generate(msg["prompt"], opts))
             elif kind == "stop":
                 stopped = await stop_generation()
                 await send(
