@@ -27,6 +27,7 @@ new (different, and paid for again) generation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -51,6 +52,7 @@ __all__ = [
     "DeltaSource",
     "RelayStats",
     "create_relay_app",
+    "ProviderSource",
     "provider_source",
     "scripted_source",
     "create_proxy_app",
@@ -80,47 +82,71 @@ DeltaSource = Callable[[str], AsyncIterator[str]]
 # --------------------------------------------------------------------------- sources
 
 
-def provider_source(provider: Any = None, **create_args: Any) -> DeltaSource:
+class ProviderSource:
     """Text deltas from the course's provider (local by default, or the real one).
 
     ``provider``: a :class:`streamlab.Provider` (default ``streamlab.get_provider()``)
     or a :class:`streamlab.LocalServer`; ``create_args`` go to the create call.
+    Calling it with a prompt gives an async iterator of text deltas.
 
     Uses the OpenAI Responses API for OpenAI-compatible providers and the
-    Messages API for Anthropic; the upstream request is closed when the
-    relay stops reading (client gone, stop pressed), so no tokens are spent
-    for nobody.
+    Messages API for Anthropic. The upstream request is closed when the relay
+    stops reading (client gone, stop pressed), so no tokens are spent for
+    nobody. One SDK client serves every request, made here, in the caller's
+    thread: making one (TLS set-up) or importing the SDK inside the server's
+    event loop would stall every stream it serves. ``await aclose()`` closes
+    it; :func:`create_relay_app` does that when its server stops.
     """
 
-    async def source(prompt: str) -> AsyncIterator[str]:
+    def __init__(self, provider: Any = None, **create_args: Any) -> None:
         import streamlab
+
+        self.provider = provider if provider is not None else streamlab.get_provider()
+        self.create_args = create_args
+        self.anthropic = getattr(self.provider, "kind", "local") == "anthropic"
+        if self.anthropic:
+            self.client = self.provider.async_anthropic()
+            self.model = self.provider.anthropic_model
+        else:
+            self.client = self.provider.async_openai()
+            # A Provider has .model; a LocalServer (streamlab.serve()) has .settings.model.
+            self.model = getattr(self.provider, "model", None) or self.provider.settings.model
+        # The SDKs import an API's modules on first use: do it here too.
+        _ = self.client.messages if self.anthropic else self.client.responses
+
+    async def __call__(self, prompt: str) -> AsyncIterator[str]:
         from streamlab.deltas import atext_deltas
 
-        p = provider if provider is not None else streamlab.get_provider()
-        if getattr(p, "kind", "local") == "anthropic":
-            args = {"max_tokens": 400, **create_args}
-            async with (
-                p.async_anthropic() as client,
-                client.messages.stream(
-                    model=p.anthropic_model, messages=[{"role": "user", "content": prompt}], **args
-                ) as stream,
-            ):
+        if self.anthropic:
+            args = {"max_tokens": 400, **self.create_args}
+            messages = [{"role": "user", "content": prompt}]
+            async with self.client.messages.stream(
+                model=self.model, messages=messages, **args
+            ) as stream:
                 async for text in stream.text_stream:
                     yield text
             return
-        # A Provider has .model; a LocalServer (streamlab.serve()) has .settings.model.
-        model = getattr(p, "model", None) or p.settings.model
-        async with p.async_openai() as client:
-            stream = await client.responses.create(
-                model=model, input=prompt, stream=True, **create_args
-            )
-            try:
-                async for text in atext_deltas(stream):
-                    yield text
-            finally:
-                await stream.close()
+        stream = await self.client.responses.create(
+            model=self.model, input=prompt, stream=True, **self.create_args
+        )
+        try:
+            async for text in atext_deltas(stream):
+                yield text
+        finally:
+            await stream.close()
 
-    return source
+    async def aclose(self) -> None:
+        await self.client.close()
+
+    def __repr__(self) -> str:
+        return f"ProviderSource({self.provider!r})"
+
+
+def provider_source(provider: Any = None, **create_args: Any) -> ProviderSource:
+    """A :class:`ProviderSource`: ``source(prompt)`` -> the provider's text deltas."""
+    import streamlab.deltas  # noqa: F401  (imported here, not in the server's loop)
+
+    return ProviderSource(provider, **create_args)
 
 
 def scripted_source(
@@ -345,13 +371,24 @@ def create_relay_app(
         html = resources.files("streamlab").joinpath("static/eventsource.html").read_text()
         return HTMLResponse(html)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        for log in logs.values():  # the server stops: stop what still runs
+            if log.task is not None and not log.task.done():
+                log.task.cancel()
+        close = getattr(source, "aclose", None)
+        if close is not None:
+            await close()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/", page),
             Route("/events", events),
             Route("/streams/{stream_id}/stop", stop, methods=["POST"]),
             Route("/streams/{stream_id}/feedback", feedback, methods=["POST"]),
-        ]
+        ],
     )
     app.state.stats = stats
     app.state.logs = logs
@@ -510,7 +547,7 @@ def run_app(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningApp:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(app, log_level="warning", lifespan="auto", timeout_graceful_shutdown=1)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
