@@ -111,8 +111,16 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-async def load_test(port: int, streams: int, tokens: int, rate: float) -> dict[str, float]:
-    results = await asyncio.gather(*(one_stream(port, tokens, i) for i in range(streams)))
+async def load_test(
+    port: int, streams: int, tokens: int, rate: float, ramp: float = 0.0
+) -> dict[str, float]:
+    """Run the streams; their starts are spread evenly over ``ramp`` seconds."""
+
+    async def delayed(i: int) -> list[float]:
+        await asyncio.sleep(ramp * i / streams)
+        return await one_stream(port, tokens, i)
+
+    results = await asyncio.gather(*(delayed(i) for i in range(streams)))
     lateness, throughput = [], []
     for arrivals in results:
         assert len(arrivals) == tokens, f"stream got {len(arrivals)} of {tokens} tokens"
@@ -129,7 +137,7 @@ async def load_test(port: int, streams: int, tokens: int, rate: float) -> dict[s
     }
 
 
-def bench_a(streams: int, tokens: int, rate: float) -> dict[str, float]:
+def bench_a(streams: int, tokens: int, rate: float, ramp: float) -> dict[str, float]:
     import httpx
 
     proc, port = start_server(rate)
@@ -138,7 +146,7 @@ def bench_a(streams: int, tokens: int, rate: float) -> dict[str, float]:
         httpx.get(base + "/streamlab/stats?reset=1")
         load = os.getloadavg()[0]
         cpu0, t0, own0 = cpu_seconds(proc.pid), time.perf_counter(), time.process_time()
-        client = asyncio.run(load_test(port, streams, tokens, rate))
+        client = asyncio.run(load_test(port, streams, tokens, rate, ramp))
         wall = time.perf_counter() - t0
         cpu = cpu_seconds(proc.pid) - cpu0
         client_cpu = time.process_time() - own0
@@ -162,8 +170,8 @@ def bench_a(streams: int, tokens: int, rate: float) -> dict[str, float]:
 
 def report_a(r: dict[str, float], tokens: int, rate: float) -> None:
     print(
-        f"(a) {r['streams']} concurrent streams x {tokens} tokens at {rate:g} tokens/s, one server process "
-        f"(load average {r['load']:.1f} on 2 shared cores when it started)"
+        f"(a) {r['streams']} concurrent streams x {tokens} tokens at {rate:g} tokens/s, one server process, "
+        f"starts spread over {1000 * r['ramp']:.0f} ms (load average {r['load']:.1f} when it started)"
     )
     print(
         f"    per-stream throughput: median {r['tput_median']:.2f} tok/s "
@@ -249,18 +257,28 @@ def main() -> None:
         default="50,100",
         help="smaller stream counts to run first (comma list, '' for none)",
     )
+    parser.add_argument(
+        "--ramp-ms",
+        type=float,
+        default=None,
+        help="spread the stream starts over this many ms (default: one token interval; 0: all at once)",
+    )
     parser.add_argument("--only", choices=["a", "b"])
     args = parser.parse_args()
     print(f"bench_provider on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    # Real users do not all start in the same millisecond: by default the
+    # starts are spread over one token interval, so that the 200 schedules
+    # interleave instead of all falling due at the same instants.
+    ramp = 1.0 / args.rate if args.ramp_ms is None else args.ramp_ms / 1000.0
     if args.only != "b":
         for n in [int(x) for x in args.sweep.split(",") if x.strip()]:
-            r = bench_a(n, args.tokens, args.rate)
+            r = bench_a(n, args.tokens, args.rate, ramp)
             print(
                 f"    sweep: {n:>4} streams: server lateness p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms; "
                 f"throughput median {r['tput_median']:.2f} tok/s; server CPU {100 * r['cpu'] / r['wall']:.0f}%; "
                 f"load {r['load']:.1f}"
             )
-        report_a(bench_a(args.streams, args.tokens, args.rate), args.tokens, args.rate)
+        report_a(bench_a(args.streams, args.tokens, args.rate, ramp), args.tokens, args.rate)
     if args.only != "a":
         bench_b(args.fast_tokens)
 
