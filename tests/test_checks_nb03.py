@@ -92,7 +92,9 @@ def test_everything_retryable_is_wrong(capsys):
 
 def test_only_sdk_classes_misses_transport_errors_and_header(capsys):
     def is_retryable(error):
-        return isinstance(error, (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError))
+        return isinstance(
+            error, (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
+        )
 
     assert not nb03.check_is_retryable(is_retryable)
     out = capsys.readouterr().out

@@ -11,7 +11,7 @@ The resume check drives the learner's loop with a scripted in-memory feed
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +85,9 @@ def _ids(events: Any) -> list[str] | None:
 def check_read_all(read_all: Callable[..., list[Any]]) -> bool:
     """Exercise 3.1: ``read_all(connect, max_retries=3) -> list of events``."""
 
-    def run(r: Report, what: str, feed: ScriptedFeed, **kwargs: Any) -> tuple[list[str] | None, BaseException | None]:
+    def run(
+        r: Report, what: str, feed: ScriptedFeed, **kwargs: Any
+    ) -> tuple[list[str] | None, BaseException | None]:
         try:
             got = read_all(feed.connect, **kwargs)
         except NotImplementedError:
@@ -101,7 +103,9 @@ def check_read_all(read_all: Callable[..., list[Any]]) -> bool:
             return None, exc
         ids = _ids(got)
         if ids is None:
-            r.expect(False, f"{what}: return a list of the events (ServerSentEvent objects), got {got!r}")
+            r.expect(
+                False, f"{what}: return a list of the events (ServerSentEvent objects), got {got!r}"
+            )
         return ids, None
 
     def body(r: Report) -> None:
@@ -216,45 +220,106 @@ def retry_cases() -> list[tuple[str, BaseException, bool, str]]:
     url = "http://127.0.0.1/v1/responses"
     req = hx.Request("POST", url)
 
-    def status(cls: type, code: int, headers: dict[str, str] | None = None, message: str = "") -> BaseException:
+    def status(
+        cls: type, code: int, headers: dict[str, str] | None = None, message: str = ""
+    ) -> BaseException:
         response = hx.Response(code, request=req, headers=headers or {})
         return cls(message or f"Error code: {code}", response=response, body=None)
 
     plain = httpx.Request("GET", "http://127.0.0.1/lesson/events")
     return [
-        ("RateLimitError (429)", status(openai.RateLimitError, 429, {"retry-after": "1"}), True,
-         "a rate limit passes: wait (retry-after) and try again"),
-        ("InternalServerError (500)", status(openai.InternalServerError, 500), True,
-         "a server error is usually temporary"),
-        ("InternalServerError (503)", status(openai.InternalServerError, 503), True,
-         "503 means overloaded or restarting: temporary"),
-        ("APIStatusError (529 overloaded)", status(openai.APIStatusError, 529), True,
-         "every status >= 500 is worth another try"),
-        ("APIStatusError (408 request timeout)", status(openai.APIStatusError, 408), True,
-         "408 and 409 (lock timeout) are temporary too"),
-        ("APITimeoutError", openai.APITimeoutError(request=req), True,
-         "a timeout may pass on the next attempt"),
-        ("APIConnectionError", openai.APIConnectionError(request=req), True,
-         "the network failed, not the request"),
-        ("httpx.ReadTimeout", httpx.ReadTimeout("timed out", request=plain), True,
-         "httpx.TransportError (timeouts, refused or dropped connections) is the network, not the request"),
-        ("httpx.RemoteProtocolError (dropped stream)",
-         httpx.RemoteProtocolError("peer closed connection without sending complete message body", request=plain),
-         True, "a dropped connection is the network, not the request"),
-        ("BadRequestError (400)", status(openai.BadRequestError, 400), False,
-         "the same bad request fails the same way: fix the request"),
-        ("AuthenticationError (401)", status(openai.AuthenticationError, 401), False,
-         "a wrong key stays wrong: fix the key"),
-        ("NotFoundError (404)", status(openai.NotFoundError, 404), False,
-         "a missing model or endpoint stays missing"),
-        ("BadRequestError (400) with x-should-retry: true",
-         status(openai.BadRequestError, 400, {"x-should-retry": "true"}), True,
-         "the server's x-should-retry header wins over the status code"),
-        ("InternalServerError (503) with x-should-retry: false",
-         status(openai.InternalServerError, 503, {"x-should-retry": "false"}), False,
-         "the server's x-should-retry header wins over the status code"),
-        ("ValueError (a bug in your own code)", ValueError("could not parse the answer"), False,
-         "trying again runs the same bug again"),
+        (
+            "RateLimitError (429)",
+            status(openai.RateLimitError, 429, {"retry-after": "1"}),
+            True,
+            "a rate limit passes: wait (retry-after) and try again",
+        ),
+        (
+            "InternalServerError (500)",
+            status(openai.InternalServerError, 500),
+            True,
+            "a server error is usually temporary",
+        ),
+        (
+            "InternalServerError (503)",
+            status(openai.InternalServerError, 503),
+            True,
+            "503 means overloaded or restarting: temporary",
+        ),
+        (
+            "APIStatusError (529 overloaded)",
+            status(openai.APIStatusError, 529),
+            True,
+            "every status >= 500 is worth another try",
+        ),
+        (
+            "APIStatusError (408 request timeout)",
+            status(openai.APIStatusError, 408),
+            True,
+            "408 and 409 (lock timeout) are temporary too",
+        ),
+        (
+            "APITimeoutError",
+            openai.APITimeoutError(request=req),
+            True,
+            "a timeout may pass on the next attempt",
+        ),
+        (
+            "APIConnectionError",
+            openai.APIConnectionError(request=req),
+            True,
+            "the network failed, not the request",
+        ),
+        (
+            "httpx.ReadTimeout",
+            httpx.ReadTimeout("timed out", request=plain),
+            True,
+            "httpx.TransportError (timeouts, refused or dropped connections) is the network, not the request",
+        ),
+        (
+            "httpx.RemoteProtocolError (dropped stream)",
+            httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body", request=plain
+            ),
+            True,
+            "a dropped connection is the network, not the request",
+        ),
+        (
+            "BadRequestError (400)",
+            status(openai.BadRequestError, 400),
+            False,
+            "the same bad request fails the same way: fix the request",
+        ),
+        (
+            "AuthenticationError (401)",
+            status(openai.AuthenticationError, 401),
+            False,
+            "a wrong key stays wrong: fix the key",
+        ),
+        (
+            "NotFoundError (404)",
+            status(openai.NotFoundError, 404),
+            False,
+            "a missing model or endpoint stays missing",
+        ),
+        (
+            "BadRequestError (400) with x-should-retry: true",
+            status(openai.BadRequestError, 400, {"x-should-retry": "true"}),
+            True,
+            "the server's x-should-retry header wins over the status code",
+        ),
+        (
+            "InternalServerError (503) with x-should-retry: false",
+            status(openai.InternalServerError, 503, {"x-should-retry": "false"}),
+            False,
+            "the server's x-should-retry header wins over the status code",
+        ),
+        (
+            "ValueError (a bug in your own code)",
+            ValueError("could not parse the answer"),
+            False,
+            "trying again runs the same bug again",
+        ),
     ]
 
 

@@ -49,7 +49,9 @@ def _response(status: str, text: str | None = None) -> dict[str, Any]:
                 "type": "message",
                 "role": "assistant",
                 "status": "completed",
-                "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}],
+                "content": [
+                    {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+                ],
             }
         ]
     return {
@@ -132,7 +134,13 @@ def responses_events(deltas: list[str], *, extras: str = "") -> list[Any]:
         )
         raw.append({"type": "response.output_item.done", "output_index": out, "item": fc})
         out += 1
-    msg = {"id": _ITEM, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+    msg = {
+        "id": _ITEM,
+        "type": "message",
+        "role": "assistant",
+        "status": "in_progress",
+        "content": [],
+    }
     where = {"item_id": _ITEM, "output_index": out}
     raw.append({"type": "response.output_item.added", "output_index": out, "item": msg})
     raw.append(
@@ -145,10 +153,22 @@ def responses_events(deltas: list[str], *, extras: str = "") -> list[Any]:
     )
     for d in deltas:
         raw.append(
-            {"type": "response.output_text.delta", **where, "content_index": 0, "delta": d, "logprobs": []}
+            {
+                "type": "response.output_text.delta",
+                **where,
+                "content_index": 0,
+                "delta": d,
+                "logprobs": [],
+            }
         )
     raw.append(
-        {"type": "response.output_text.done", **where, "content_index": 0, "text": text, "logprobs": []}
+        {
+            "type": "response.output_text.done",
+            **where,
+            "content_index": 0,
+            "text": text,
+            "logprobs": [],
+        }
     )
     raw.append(
         {
@@ -168,7 +188,9 @@ def responses_events(deltas: list[str], *, extras: str = "") -> list[Any]:
             }
         )
         for piece in ["I can't ", "help with that."]:
-            raw.append({"type": "response.refusal.delta", **where, "content_index": 1, "delta": piece})
+            raw.append(
+                {"type": "response.refusal.delta", **where, "content_index": 1, "delta": piece}
+            )
         raw.append(
             {
                 "type": "response.refusal.done",
@@ -226,7 +248,11 @@ def check_accumulate(accumulate: Callable[[Iterable[Any]], str]) -> bool:
         cases = [
             ("a plain stream", ["Hello", ",", " world", "!"], ""),
             ("spaces and newlines", ["  Two", " lines", "\n", "and ", "é", "🙂 "], ""),
-            ("a stream with reasoning and a tool call first", ["Sunny", " in Paris."], "reasoning tool"),
+            (
+                "a stream with reasoning and a tool call first",
+                ["Sunny", " in Paris."],
+                "reasoning tool",
+            ),
             ("a stream that ends with a refusal part", ["Here is", " part of it."], "refusal"),
             ("a stream with no text at all", [], ""),
         ]
@@ -239,9 +265,7 @@ def check_accumulate(accumulate: Callable[[Iterable[Any]], str]) -> bool:
 
 
 # --------------------------------------------------------------------------- 4.2
-def chat_chunks(
-    deltas: list[str], *, finish_reason: str = "stop", usage: bool = True
-) -> list[Any]:
+def chat_chunks(deltas: list[str], *, finish_reason: str = "stop", usage: bool = True) -> list[Any]:
     """A Chat Completions stream (SDK ``ChatCompletionChunk`` objects).
 
     Like the real API: the first chunk carries the role and empty content,
@@ -251,7 +275,12 @@ def chat_chunks(
     """
     from openai.types.chat import ChatCompletionChunk
 
-    base = {"id": "chatcmpl-0001", "object": "chat.completion.chunk", "created": 0, "model": "streamlab-sim"}
+    base = {
+        "id": "chatcmpl-0001",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "streamlab-sim",
+    }
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         c: dict[str, Any] = {
@@ -302,7 +331,12 @@ def check_accumulate_chat(accumulate_chat: Callable[[Iterable[Any]], tuple[str, 
     def body(r: Report) -> None:
         cases = [
             ("a stream with include_usage", ["Streaming", " is", " fun", "."], "stop", True),
-            ("a stream cut by max_tokens, no usage requested", ["A long", " answer"], "length", False),
+            (
+                "a stream cut by max_tokens, no usage requested",
+                ["A long", " answer"],
+                "length",
+                False,
+            ),
             ("an empty answer with usage", [], "stop", True),
         ]
         for what, deltas, finish, usage in cases:
