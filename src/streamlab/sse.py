@@ -217,6 +217,32 @@ _set_retry = ServerSentEvent.__dict__["retry"].__set__
 _SSE = ServerSentEvent
 
 
+class _Twin:
+    """Same slots as ServerSentEvent, minus the frozen ``__setattr__``.
+
+    The fast paths fill one of these with plain attribute stores and then
+    switch its class to ServerSentEvent: together about half the cost of the
+    four descriptor calls. ``_FAST`` is False (and the per-line rules, which
+    use the descriptors, do all the work) on an interpreter that refuses the
+    switch.
+    """
+
+    __slots__ = ("event", "data", "id", "retry")
+
+
+def _class_switch_works() -> bool:
+    try:
+        o = _new(_Twin)
+        o.event, o.data, o.id, o.retry = "message", "x", "", None
+        o.__class__ = ServerSentEvent
+    except TypeError:  # pragma: no cover - layouts incompatible on this interpreter
+        return False
+    return type(o) is ServerSentEvent and o == ServerSentEvent(data="x")
+
+
+_FAST = _class_switch_works()
+
+
 # --------------------------------------------------------------------------- the decoder
 
 _BOM = b"\xef\xbb\xbf"
@@ -361,7 +387,16 @@ class SSEDecoder:
             block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         # Decoding complete lines in one go equals decoding the whole stream:
         # LF is ASCII, so it never falls inside a UTF-8 sequence.
-        return self._text(block.decode("utf-8", "replace"))
+        text = block.decode("utf-8", "replace")
+        if (
+            _FAST
+            and text[:6] == "data: "
+            and not self._data
+            and not self._event
+            and self._event_retry is None
+        ):
+            return self._fast_data(text, [])
+        return self._text(text)
 
     def _prelude(self, data: bytes) -> bytes:
         """The rare cases: not bytes, closed, start of stream (BOM), CR ending the last chunk."""
@@ -424,129 +459,138 @@ class SSEDecoder:
     def _text(self, text: str) -> list[ServerSentEvent]:
         """Interpret complete lines (each ending in LF; CR already normalised)."""
         out: list[ServerSentEvent] = []
-        # "\n\ndata: " is a line end, an empty line (dispatch) and the start
-        # of a data line: splitting there leaves, between separators, parts
-        # that are often exactly one data value, i.e. one event. Streams whose
-        # events start with an event line (Responses API, Anthropic) split on
-        # "\n\nevent: " instead. Anything else takes the per-line rules.
-        if text[:7] == "event: ":
-            parts = text.split("\n\nevent: ")
-            if len(parts) > 1:
-                self._event_parts(parts, out)
-                return out
-        parts = text.split("\n\ndata: ")
-        if len(parts) > 1:
-            self._data_parts(parts, out)
-            return out
-        if text[:7] != "event: ":
-            parts = text.split("\n\nevent: ")
-            if len(parts) > 1:
-                self._event_parts(parts, out)
-                return out
+        if _FAST:
+            if (
+                self._data
+                or self._event
+                or self._event_retry is not None
+                or (text[:6] != "data: " and text[:7] != "event: ")
+            ):
+                # Finish the event in progress by the rules, up to its empty line;
+                # from there on the text starts a fresh event.
+                i = text.find("\n\n")
+                if i < 0:
+                    lines = text.split("\n")
+                    lines.pop()
+                    self._lines(lines, out)
+                    return out
+                lines = text[:i].split("\n")
+                lines.append("")
+                self._lines(lines, out)
+                text = text[i + 2 :]
+            if text[:6] == "data: ":
+                return self._fast_data(text, out)
+            if text[:7] == "event: ":
+                return self._fast_event(text, out)
         lines = text.split("\n")
         lines.pop()
         self._lines(lines, out)
         return out
 
-    def _data_parts(self, parts: list[str], out: list[ServerSentEvent]) -> None:
-        append = out.append
-        first = parts[0]
-        if (
-            first[:6] == "data: "
-            and "\n" not in first
-            and not self._data
-            and not self._event
-            and self._event_retry is None
-        ):
-            self._last_event_id = lid = self._id_buffer
-            o = _new(_SSE)
-            _set_event(o, "message")
-            _set_data(o, first[6:])
-            _set_id(o, lid)
-            _set_retry(o, None)
-            append(o)
-        else:
-            lines = first.split("\n")
-            lines.append("")
-            self._lines(lines, out)
-            lid = self._last_event_id
+    # The fast paths. The text starts a fresh event (empty buffers) with a
+    # "data: " (Chat Completions, most servers) or an "event: " line
+    # (Responses API, Anthropic). Splitting after that prefix and at every
+    # "\n\ndata: " (a line end, the empty line, the next data line) leaves
+    # parts that are usually exactly one event: its data, or its type, LF and
+    # "data: " and its data. Other parts go through the per-line rules.
+
+    def _fast_data(self, text: str, out: list[ServerSentEvent]) -> list[ServerSentEvent]:
+        parts = text[6:].split("\n\ndata: ")
         last = parts.pop()
-        it = iter(parts)
-        next(it)
-        new, set_event, set_data, set_id, set_retry = _new, _set_event, _set_data, _set_id, _set_retry
-        for p in it:
+        append = out.append
+        lid = self._id_buffer
+        if parts:  # each of them is followed by an empty line: the id takes effect
+            self._last_event_id = lid
+        for p in parts:
             if "\n" not in p:
-                o = new(_SSE)
-                set_event(o, "message")
-                set_data(o, p)
-                set_id(o, lid)
-                set_retry(o, None)
+                o = _new(_Twin)
+                o.event = "message"
+                o.data = p
+                o.id = lid
+                o.retry = None
+                o.__class__ = _SSE
                 append(o)
             else:
-                j = p.find("\n")
-                self._data.append(p[:j])
-                lines = p[j + 1 :].split("\n")
-                lines.append("")
-                self._lines(lines, out)
+                self._data_part(p, out, True)
                 lid = self._last_event_id
         # The last part runs to the end of the text, which ends with LF.
-        j = last.find("\n")
-        if j == len(last) - 2 and last[-1] == "\n":
-            o = _new(_SSE)  # one data line and the empty line: the usual chunk end
-            _set_event(o, "message")
-            _set_data(o, last[:j])
-            _set_id(o, lid)
-            _set_retry(o, None)
+        if last.find("\n") == len(last) - 2 and last[-1] == "\n":
+            self._last_event_id = lid  # one data line, then the empty line
+            o = _new(_Twin)
+            o.event = "message"
+            o.data = last[:-2]
+            o.id = lid
+            o.retry = None
+            o.__class__ = _SSE
             append(o)
-            return
-        self._data.append(last[:j])
-        if j + 1 < len(last):
-            lines = last[j + 1 :].split("\n")
-            lines.pop()
-            self._lines(lines, out)
+        else:
+            self._data_part(last, out, False)
+        return out
 
-    def _event_parts(self, parts: list[str], out: list[ServerSentEvent]) -> None:
-        append = out.append
-        first = parts[0]
-        lines = first.split("\n")
-        lines.append("")
-        self._lines(lines, out)
-        lid = self._last_event_id
+    def _fast_event(self, text: str, out: list[ServerSentEvent]) -> list[ServerSentEvent]:
+        parts = text[7:].split("\n\nevent: ")
         last = parts.pop()
-        for i in range(1, len(parts)):
-            p = parts[i]
+        append = out.append
+        lid = self._id_buffer
+        if parts:
+            self._last_event_id = lid
+        for p in parts:
             j = p.find("\n")
-            if p[j + 1 : j + 7] == "data: " and j >= 0 and p.find("\n", j + 1) < 0:
-                o = _new(_SSE)
-                _set_event(o, p[:j] or "message")
-                _set_data(o, p[j + 7 :])
-                _set_id(o, lid)
-                _set_retry(o, None)
+            if j >= 0 and p[j + 1 : j + 7] == "data: " and p.find("\n", j + 1) < 0:
+                o = _new(_Twin)
+                o.event = p[:j] or "message"
+                o.data = p[j + 7 :]
+                o.id = lid
+                o.retry = None
+                o.__class__ = _SSE
                 append(o)
-            elif j < 0:
-                # An event line alone: no data, nothing dispatched.
-                self._event = p
-                self._lines([""], out)
             else:
-                self._event = p[:j]
-                lines = p[j + 1 :].split("\n")
-                lines.append("")
-                self._lines(lines, out)
+                self._event_part(p, out, True)
                 lid = self._last_event_id
         j = last.find("\n")
-        if last[j + 1 : j + 7] == "data: " and last.find("\n", j + 1) == len(last) - 2 and last[-1] == "\n":
-            o = _new(_SSE)
-            _set_event(o, last[:j] or "message")
-            _set_data(o, last[j + 7 : -2])
-            _set_id(o, lid)
-            _set_retry(o, None)
+        k = last.find("\n", j + 1)
+        if k == len(last) - 2 and last[-1] == "\n" and last[j + 1 : j + 7] == "data: ":
+            self._last_event_id = lid
+            o = _new(_Twin)
+            o.event = last[:j] or "message"
+            o.data = last[j + 7 : k]
+            o.id = lid
+            o.retry = None
+            o.__class__ = _SSE
             append(o)
-            return
-        self._event = last[:j]
-        if j + 1 < len(last):
-            lines = last[j + 1 :].split("\n")
-            lines.pop()
-            self._lines(lines, out)
+        else:
+            self._event_part(last, out, False)
+        return out
+
+    def _data_part(self, p: str, out: list[ServerSentEvent], dispatch: bool) -> None:
+        """A part holding a data value and more lines; ``dispatch``: an empty line follows."""
+        j = p.find("\n")
+        if j < 0:
+            self._data.append(p)
+            lines = []
+        else:
+            self._data.append(p[:j])
+            lines = p[j + 1 :].split("\n")
+            if not dispatch:
+                lines.pop()  # the text ends with LF: the last piece is empty, not a line
+        if dispatch:
+            lines.append("")
+        self._lines(lines, out)
+
+    def _event_part(self, p: str, out: list[ServerSentEvent], dispatch: bool) -> None:
+        """A part holding an event type and more lines; ``dispatch``: an empty line follows."""
+        j = p.find("\n")
+        if j < 0:
+            self._event = p
+            lines = []
+        else:
+            self._event = p[:j]
+            lines = p[j + 1 :].split("\n")
+            if not dispatch:
+                lines.pop()
+        if dispatch:
+            lines.append("")
+        self._lines(lines, out)
 
     def _lines(self, lines: list[str], out: list[ServerSentEvent]) -> None:
         """The spec's per-line rules, for every line shape."""
