@@ -220,3 +220,33 @@ def test_ws_bad_messages_get_an_error_not_a_closed_socket(local_server, bad):
         assert json.loads(ws.recv(timeout=5))["type"] == "error"
         ws.send(json.dumps({"type": "stop"}))
         assert json.loads(ws.recv(timeout=5))["type"] == "error"
+
+
+def test_ws_disconnect_mid_generation_leaves_nothing_running():
+    from streamlab.provider import serve
+
+    with serve(ttft_ms=0, tokens_per_second=20, jitter_ms=0) as server:
+        with _ws(server) as ws:
+            ws.send(json.dumps({"type": "generate", "prompt": "a long story"}))
+            while json.loads(ws.recv(timeout=5))["type"] != "delta":
+                pass
+            assert server.stats["active_generations"] == 1
+        deadline = time.monotonic() + 2
+        while server.stats["active_generations"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.stats["active_generations"] == 0
+
+
+def test_lesson_streams_are_cancelled_on_disconnect():
+    from streamlab.provider import serve
+
+    with serve() as server:
+        with httpx.stream("GET", server.base_url + "/lesson/chunked?delay_ms=500") as r:
+            pieces = r.iter_raw()  # keep a reference: a collected iterator closes the response
+            next(pieces)
+            time.sleep(0.05)
+            assert server.stats["active_generations"] == 1
+        deadline = time.monotonic() + 2
+        while server.stats["active_generations"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.stats["active_generations"] == 0 and server.stats["cancelled"] == 1
