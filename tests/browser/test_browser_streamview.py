@@ -13,6 +13,7 @@ import re
 
 import pytest
 from browser_harness import (  # noqa: F401 - fixtures
+    ARTIFACTS,
     LabNotebook,
     _browser_session,
     chromium,
@@ -83,3 +84,61 @@ def test_streamed_pane_grows_before_the_buffered_pane_fills(lab_server, lab_page
     nb.screenshot("streamview-widget.png", selector=".streamlab-view")
     lab_page.locator(".jp-OutputArea-output img").first.scroll_into_view_if_needed()
     nb.screenshot("streamview.png")
+
+
+STOP_CELLS = [
+    "import time\n"
+    "import streamlab\n"
+    "from streamlab import compare\n\n"
+    "provider = streamlab.get_provider()\n"
+    'before = provider.server.stats["cancelled"]\n'
+    'slow = {"x-streamlab-ttft-ms": "300", "x-streamlab-tokens-per-second": "8"}',
+    # Top-level await keeps the kernel free to receive the Stop button's click.
+    "cmp = await compare(\n"
+    '    "Explain in ten sentences why LLM responses are streamed.",\n'
+    '    provider=provider, extra_headers=slow, label="stop me",\n'
+    ")",
+    'assert cmp.streamed.status == "stopped", cmp.streamed\n'
+    "deadline = time.monotonic() + 10\n"
+    'while provider.server.stats["cancelled"] < before + 2 and time.monotonic() < deadline:\n'
+    "    time.sleep(0.05)\n"
+    'seen = provider.server.stats["cancelled"] - before\n'
+    "assert seen >= 2, provider.server.stats\n"
+    'print(f"the provider saw {seen} requests closed")',
+]
+
+
+def test_stop_button_cancels_both_requests(lab_server, lab_page):  # noqa: F811
+    # Written at run time into artifacts/ (git-ignored, inside Lab's root) so
+    # that nbval, which nobody clicks, does not collect it.
+    import nbformat
+
+    nb_file = ARTIFACTS / "stop_demo.ipynb"
+    ARTIFACTS.mkdir(exist_ok=True)
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.cells = [nbformat.v4.new_code_cell(src) for src in STOP_CELLS]
+    nbformat.write(notebook, nb_file)
+
+    nb = LabNotebook(
+        lab_page, lab_server, nb_file.relative_to(lab_server.root_dir).as_posix()
+    ).open()
+    nb.run_all()
+    lab_page.wait_for_function(
+        "() => { const p = (" + _PANES_JS + ")(); return p.streamed.length >= 30; }",
+        timeout=60_000,
+    )
+    lab_page.locator(".streamlab-stop button, button.streamlab-stop").first.click()
+    cells = nb.wait_done(timeout=60)
+    problems = nb.problems(cells)
+    assert not problems, "\n\n".join(problems)
+    assert (
+        "the provider saw 2 requests closed" in lab_page.locator(".jp-OutputArea").last.inner_text()
+    )
+    body = lab_page.locator(".streamlab-streamed").inner_text()
+    assert "stopped after" in body
+    nb.screenshot("streamview-stopped.png", selector=".streamlab-view")
