@@ -27,6 +27,8 @@ from streamlab.provider.faults import request_id
 # token it carries (None for frames sent as soon as possible).
 Frame = tuple[bytes, "int | None"]
 
+_TIMER_SLACK = 0.0005
+
 
 @dataclass
 class Stats:
@@ -173,7 +175,9 @@ class FrameStream:
                 t0 += stall.seconds  # the rest of the schedule shifts by the stall
             if token is not None and token < len(schedule):
                 due = t0 + schedule[token]
-                delay = due - time.perf_counter()
+                # asyncio's timers wake up to 1 ms late (epoll counts whole
+                # milliseconds, rounded up): aim half a millisecond early.
+                delay = due - time.perf_counter() - _TIMER_SLACK
                 if delay > 0:
                     await asyncio.sleep(delay)
                 lateness.append(time.perf_counter() - due)
