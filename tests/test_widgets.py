@@ -119,10 +119,13 @@ def test_a_function_source_is_called_inside_the_timings():
 def test_a_burst_is_coalesced_and_nothing_is_lost():
     deltas = [f"{i}," for i in range(20_000)]
     view = StreamView()
+    started = time.perf_counter()
     view.run(deltas)
+    elapsed = time.perf_counter() - started
     assert view.text == "".join(deltas)
     assert view.tokens == 20_000
-    assert view.redraws <= 10  # first token, final, perhaps a few between
+    # First token, final, and at most 30/s between (a few, on a busy machine).
+    assert view.redraws <= 30 * elapsed + 3
 
 
 def test_redraws_stay_under_max_fps_at_a_high_token_rate():
@@ -134,15 +137,16 @@ def test_redraws_stay_under_max_fps_at_a_high_token_rate():
     assert len(sets) == view.redraws
     # At most one redraw per 1/30 s, plus the first-token and the final redraws.
     gaps = [b - a for a, b in zip(sets[1:-1], sets[2:-1], strict=False)]
-    assert all(g >= 1 / 30 - 0.002 for g in gaps), min(gaps)
+    # 10 ms slack: the observed times include rendering, which varies under load.
+    assert all(g >= 1 / 30 - 0.01 for g in gaps), min(gaps)
     duration = sets[-1] - sets[0]
     assert view.redraws <= 30 * duration + 3
 
 
 def test_pending_text_is_drawn_when_the_stream_pauses():
-    view = StreamView(max_fps=10)
+    view = StreamView(max_fps=2)
     view.push("first")  # drawn at once (first token)
-    view.push(" second")  # within 1/10 s: held back
+    view.push(" second")  # within 1/2 s: held back
     assert "second" not in view.streamed.body.value
     wait_for(lambda: "second" in view.streamed.body.value, timeout=2)  # the ticker flushed it
     view.finish()
