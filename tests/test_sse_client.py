@@ -330,8 +330,12 @@ async def test_async_gives_up_after_too_many_attempts() -> None:
 def _json_error(status: int, body: dict) -> Callable[[Conn], None]:
     def handler(conn: Conn) -> None:
         data = json.dumps(body).encode()
-        conn.head(status, content_type="application/json", chunked=False,
-                  extra=f"Content-Length: {len(data)}\r\n")
+        conn.head(
+            status,
+            content_type="application/json",
+            chunked=False,
+            extra=f"Content-Length: {len(data)}\r\n",
+        )
         conn.send(data)
 
     return handler

@@ -33,20 +33,23 @@ this machine and kept out of the differential test's generated streams:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streamlab import sse as sse_module
 from streamlab.sse import (
+    ServerSentEvent,
     SSEDecoder,
     SSEEncodeError,
     SSEError,
     SSEJSONError,
     SSEStateError,
-    ServerSentEvent,
     encode,
     encode_event,
 )
@@ -498,7 +501,7 @@ _events = st.lists(
 def _chunk(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     bounds = [0, *points, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -637,3 +640,37 @@ def test_httpx_sse_deviations_are_real() -> None:
     loose_retry = b"retry: +5\ndata: a\n\n"
     assert decode(loose_retry) == [Ev(data="a")]
     assert _httpx_sse_decode([loose_retry]) == [("message", "a", "", 5)]
+
+
+@contextlib.contextmanager
+def fast_paths(enabled: bool) -> Iterator[None]:
+    """Switch the decoder's fast paths off, as on an interpreter refusing the class switch."""
+    saved = sse_module._FAST
+    sse_module._FAST = enabled
+    try:
+        yield
+    finally:
+        sse_module._FAST = saved
+
+
+@settings(max_examples=300, deadline=None)
+@given(_soup, st.lists(st.integers(0, 10**6), max_size=30))
+def test_per_line_rules_alone_match_the_reference(stream: bytes, cuts: list) -> None:
+    with fast_paths(False):
+        events, decoder = decode_chunks(_chunk(stream, cuts))
+    assert (events, decoder.last_event_id, decoder.retry) == reference_decode(stream)
+
+
+def test_fast_paths_are_on_here() -> None:
+    assert sse_module._FAST, "the class switch failed: the decoder runs at half speed"
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_long_line_in_small_chunks(fast: bool) -> None:
+    value = "x" * 300_000 + "é€" + "y" * 1000
+    body = b"id: 1\n\n" + f"data: {value}\n\n".encode() + b"data: \xe2\x82\n\ndata: end\n\n"
+    with fast_paths(fast):
+        events, _ = decode_chunks([body[i : i + 4096] for i in range(0, len(body), 4096)])
+        assert events == [Ev(data=value, id="1"), Ev(data="\ufffd", id="1"), Ev(data="end", id="1")]
+        events, _ = decode_chunks([body])
+        assert [e.data for e in events] == [value, "\ufffd", "end"]

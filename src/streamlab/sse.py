@@ -51,6 +51,7 @@ import re
 import socket
 import sys
 import threading
+from codecs import utf_8_decode as _utf_8_decode
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -141,7 +142,7 @@ class SSEContentTypeError(SSEError):
         super().__init__(
             f"expected Content-Type 'text/event-stream' from {url}, got {got}: "
             "this URL does not serve Server-Sent Events (wrong endpoint, or streaming "
-            "not switched on, e.g. a missing \"stream\": true in the request)"
+            'not switched on, e.g. a missing "stream": true in the request)'
         )
 
 
@@ -354,18 +355,21 @@ class SSEDecoder:
             data = self._prelude(data)
             if not data:
                 return []
-        if b"\n" not in data:
-            if b"\r" not in data:
+        # Membership of an int (10 is LF, 13 is CR) is a plain memchr; with a
+        # bytes operand it goes through the buffer protocol, ten times slower
+        # on 1-byte chunks.
+        if 10 not in data:
+            if 13 not in data:
                 # No line end: park the bytes; they are joined once, when the line ends.
                 self._pending.append(data)
                 return []
-            end = data.rfind(b"\r")
+            end = data.rfind(13)
             has_cr = True
-        elif b"\r" in data:
-            end = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        elif 13 in data:
+            end = max(data.rfind(10), data.rfind(13))
             has_cr = True
         else:
-            end = data.rfind(b"\n")
+            end = data.rfind(10)
             has_cr = False
         end += 1
         size = len(data)
@@ -387,16 +391,18 @@ class SSEDecoder:
             block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         # Decoding complete lines in one go equals decoding the whole stream:
         # LF is ASCII, so it never falls inside a UTF-8 sequence.
-        text = block.decode("utf-8", "replace")
         if (
             _FAST
-            and text[:6] == "data: "
+            and block[:6] == b"data: "
             and not self._data
             and not self._event
             and self._event_retry is None
         ):
-            return self._fast_data(text, [])
-        return self._text(text)
+            if len(block) < 262144:
+                return self._fast_data(block[6:].decode("utf-8", "replace"), [])
+            # A long line: decode past the prefix in place, one copy fewer.
+            return self._fast_data(_utf_8_decode(memoryview(block)[6:], "replace", True)[0], [])
+        return self._text(block.decode("utf-8", "replace"))
 
     def _prelude(self, data: bytes) -> bytes:
         """The rare cases: not bytes, closed, start of stream (BOM), CR ending the last chunk."""
@@ -479,9 +485,9 @@ class SSEDecoder:
                 self._lines(lines, out)
                 text = text[i + 2 :]
             if text[:6] == "data: ":
-                return self._fast_data(text, out)
+                return self._fast_data(text[6:], out)
             if text[:7] == "event: ":
-                return self._fast_event(text, out)
+                return self._fast_event(text[7:], out)
         lines = text.split("\n")
         lines.pop()
         self._lines(lines, out)
@@ -495,7 +501,8 @@ class SSEDecoder:
     # "data: " and its data. Other parts go through the per-line rules.
 
     def _fast_data(self, text: str, out: list[ServerSentEvent]) -> list[ServerSentEvent]:
-        parts = text[6:].split("\n\ndata: ")
+        """``text``: the lines after an initial "data: "."""
+        parts = text.split("\n\ndata: ")
         last = parts.pop()
         append = out.append
         lid = self._id_buffer
@@ -528,7 +535,8 @@ class SSEDecoder:
         return out
 
     def _fast_event(self, text: str, out: list[ServerSentEvent]) -> list[ServerSentEvent]:
-        parts = text[7:].split("\n\nevent: ")
+        """``text``: the lines after an initial "event: "."""
+        parts = text.split("\n\nevent: ")
         last = parts.pop()
         append = out.append
         lid = self._id_buffer
@@ -1243,4 +1251,3 @@ class AsyncEventSource(_SourceBase):
                 reason, cause = _describe(exc), exc
             finally:
                 self._response = None
-
