@@ -865,6 +865,13 @@ def compare(
     # client imports its SDK (a second or two), which is not the request's
     # time, and a configuration error (no API key) is raised at once.
     client = make_client()
+    # The SDKs import each API's resource module on first attribute access
+    # (a fraction of a second, more on a busy machine): do it before the clock.
+    _ = (
+        client.messages
+        if api == "anthropic"
+        else (client.responses if api == "responses" else client.chat.completions)
+    )
     if display:
         _display(view)
     job = _acompare(
