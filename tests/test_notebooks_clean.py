@@ -10,7 +10,8 @@ import pytest
 
 from conftest import ROOT
 
-NOTEBOOKS = sorted(ROOT.glob("notebooks/**/*.ipynb"))
+# JupyterLab writes .ipynb_checkpoints/ copies beside opened notebooks: not ours.
+NOTEBOOKS = sorted(p for p in ROOT.glob("notebooks/**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 COURSE = sorted(ROOT.glob("notebooks/[0-9][0-9]-*.ipynb"))
 MAX_OUTPUT_BYTES = 4000  # per notebook; bigger outputs belong in the learner's run only
 VOLATILE = [
