@@ -16,19 +16,22 @@ this machine and kept out of the differential test's generated streams:
   an event with empty data once an id, event type or retry has been seen
   (``event: x`` + blank line gives an event, and after any ``id:`` every extra
   blank line gives an empty event); ``retry`` is parsed with ``int()``, so
-  " 10", "+5", "1_000", "-1" and non-ASCII digits such as "١٢" are accepted; an
-  ``id:`` takes effect at once rather than at the blank line; the text is
-  decoded with the charset of the Content-Type header (``iter_text``), not
-  always UTF-8.
+  "+5", " 10", "1_000", "-1" and non-ASCII digits such as "١٢" are accepted;
+  ``EventSource.iter_sse`` decodes with the charset named in the Content-Type
+  header, if any (``response.iter_text()``), where the spec says always UTF-8.
 - openai SDK: the same empty-block and ``int()`` retry behaviour (the code is
   a copy); no BOM stripping; invalid UTF-8 raises ``UnicodeDecodeError``
   instead of giving U+FFFD; the event type is None, not "message", when absent.
 - sseclient-py: an incomplete last event is dispatched at end of stream; the
   last event ID does not carry over to later events; a block end written with
-  mixed line ends (``\\r\\n\\n``) is not seen, so two events merge; ``retry``
-  is kept as an unchecked string; no NUL check on ids; no BOM stripping;
-  invalid UTF-8 raises; a long line is assembled with ``bytes +=``, quadratic
-  time (see benchmarks/bench_sse.py, case d).
+  mixed line ends (``\\n\\r\\n``, ``\\r\\n\\r``, ``\\n\\r``) is not seen, so two
+  events merge into one; ``retry`` is kept as an unchecked string ("abc");
+  an id containing NUL is not ignored; no BOM stripping; invalid UTF-8
+  raises; a long line is assembled with ``bytes +=``, quadratic time (see
+  benchmarks/bench_sse.py, case d).
+
+All three split lines on CR, LF and CRLF only (U+2028 and friends stay in
+the data) in these versions.
 """
 
 from __future__ import annotations
@@ -674,3 +677,30 @@ def test_a_long_line_in_small_chunks(fast: bool) -> None:
         assert events == [Ev(data=value, id="1"), Ev(data="\ufffd", id="1"), Ev(data="end", id="1")]
         events, _ = decode_chunks([body])
         assert [e.data for e in events] == [value, "\ufffd", "end"]
+
+
+def test_openai_and_sseclient_deviations_are_real() -> None:
+    """As above, for the openai SDK's decoder and sseclient-py."""
+    from openai._streaming import SSEDecoder as OpenAIDecoder
+    from sseclient import SSEClient
+
+    def openai_decode(body: bytes) -> list[tuple]:
+        return [(e.event, e.data) for e in OpenAIDecoder().iter_bytes(iter([body]))]
+
+    def sseclient_decode(body: bytes) -> list[tuple]:
+        return [(e.event, e.data, e.id) for e in SSEClient(iter([body])).events()]
+
+    with pytest.raises(UnicodeDecodeError):
+        openai_decode(b"data: \xff\n\n")
+    assert decode(b"data: \xff\n\n") == [Ev(data="\ufffd")]
+    assert openai_decode(b"event: x\n\n") == [("x", "")]
+
+    incomplete = b"data: a\n\ndata: b"
+    assert sseclient_decode(incomplete) == [("message", "a", None), ("message", "b", None)]
+    assert decode(incomplete) == [Ev(data="a")]
+    mixed = b"data: a\n\r\ndata: b\n\n"
+    assert sseclient_decode(mixed) == [("message", "a\nb", None)]
+    assert decode(mixed) == [Ev(data="a"), Ev(data="b")]
+    carry = b"id: 1\ndata: a\n\ndata: b\n\n"
+    assert sseclient_decode(carry) == [("message", "a", "1"), ("message", "b", None)]
+    assert decode(carry) == [Ev(data="a", id="1"), Ev(data="b", id="1")]
