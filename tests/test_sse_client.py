@@ -42,6 +42,7 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    names: list[str] = field(default_factory=list)  # every header name, in order
 
 
 @dataclass
@@ -126,13 +127,15 @@ class Server:
             lines = head.decode("latin-1").split("\r\n")
             method, path, _ = lines[0].split(" ", 2)
             headers = {}
+            names = []
             for line in lines[1:]:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
+                names.append(name.strip().lower())
             length = int(headers.get("content-length", "0"))
             while len(body) < length:
                 body += sock.recv(65536)
-            request = Request(method, path, headers, body)
+            request = Request(method, path, headers, body, names)
             self.requests.append(request)
             try:
                 self.handler(Conn(sock, request))
@@ -350,7 +353,7 @@ def test_status_error_quotes_the_error_message(serve) -> None:
     assert err.status_code == 401
     assert err.message == "Incorrect API key provided"
     assert str(err).startswith(f"HTTP 401 from {server.url}: Incorrect API key provided")
-    assert "check the URL, method and credentials" in str(err)
+    assert "check the URL, method, body and credentials" in str(err)
     assert source.reconnects == []  # a status error is final, per spec
 
 
@@ -492,3 +495,13 @@ def test_close_from_another_thread_while_reading(serve) -> None:
     assert time.monotonic() - t0 < 3  # woken up, not waiting for the server
     release.set()
     assert got == ["first"] and source.closed
+
+
+def test_rate_limit_hint_and_header_names_merge(serve) -> None:
+    server = serve(_json_error(429, {"type": "error", "error": {"message": "slow down"}}))
+    with EventSource(server.url, headers={"accept": "text/event-stream, */*"}) as source:
+        with pytest.raises(SSEStatusError, match="HTTP 429 .*: slow down .*rate limited"):
+            list(source)
+    (request,) = server.requests
+    assert request.headers["accept"] == "text/event-stream, */*"
+    assert request.names.count("accept") == 1

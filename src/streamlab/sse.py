@@ -34,14 +34,16 @@ Layers, lowest first:
   errors otherwise. Every reconnection is recorded in ``.reconnects`` and can be
   watched with ``on_reconnect``.
 
-Why the decoder looks the way it does (speed): it never decodes or searches a
-byte twice. A chunk is searched for its *last* line end only; the complete
-lines before it are decoded to text in one call (a line end is ASCII, so it
-never cuts a UTF-8 character) and split into events with one ``str.split``;
-the common event shapes (``data: ...`` and ``event: ...`` + ``data: ...``)
-take a fast path, everything else goes through the general per-line rules.
-Bytes after the last line end wait in a list of pieces, joined once when
-their line completes, so 1-byte chunks and a 10 MB line both cost linear time.
+Why the decoder looks the way it does (speed; benchmarks/bench_sse.py): no
+byte is looked at again once a later chunk has arrived. A chunk is searched
+for its *last* line end only; the complete lines before it are decoded to
+text in one call (a line end is ASCII, so it never cuts a UTF-8 character)
+and cut into events with one ``str.split``; the common event shapes
+(``data: ...`` and ``event: ...`` + ``data: ...``) take a fast path that
+builds each event with plain slot stores, everything else goes through the
+per-line rules. Bytes after the last line end wait in a list of pieces,
+joined once when their line completes, so 1-byte chunks and a 10 MB line
+both cost linear time.
 """
 
 from __future__ import annotations
@@ -121,11 +123,14 @@ class SSEStatusError(SSEError):
         self.url = url
         self.message = message
         self.body = body
-        hint = (
-            "check the URL, method and credentials"
-            if 400 <= status_code < 500
-            else "the server failed; try again later or look at its logs"
-        )
+        if status_code == 429:
+            hint = "you are rate limited: wait (see the Retry-After header) and try again"
+        elif 400 <= status_code < 500:
+            hint = "check the URL, method, body and credentials"
+        elif status_code >= 500:
+            hint = "the server failed; try again later or look at its logs"
+        else:
+            hint = "a redirect was not followed, or the status is unexpected"
         text = f"HTTP {status_code} from {url}"
         if message:
             text += f": {message}"
@@ -156,10 +161,13 @@ class SSEReconnectError(SSEError):
         self.url = url
         self.attempts = attempts
         self.last_cause = last_cause
+        if attempts == 0:
+            text = f"the connection to {url} ended and reconnecting is off (max_attempts=0)"
+        else:
+            text = f"gave up on {url} after {attempts} failed reconnection attempts in a row"
         super().__init__(
-            f"gave up on {url} after {attempts} failed reconnection attempts in a row; "
-            f"last cause: {_describe(last_cause)} (is the server up? raise max_attempts "
-            "or pass max_attempts=None to keep trying)"
+            f"{text}; last cause: {_describe(last_cause)} (is the server up? raise "
+            "max_attempts, or pass max_attempts=None to keep trying)"
         )
 
 
@@ -794,7 +802,8 @@ def _default_timeout() -> httpx.Timeout:
     return httpx.Timeout(10.0, read=300.0)
 
 
-def _error_message(body: bytes, content_type: str) -> tuple[str, str]:
+def _error_message(body: bytes) -> tuple[str, str]:
+    """The message to quote from an error body (OpenAI/Anthropic JSON, else the text)."""
     text = body.decode("utf-8", "replace")
     message = ""
     try:
@@ -884,7 +893,10 @@ class _SourceBase:
         return self._response
 
     def _request_kwargs(self) -> dict[str, Any]:
-        headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+        import httpx
+
+        # httpx.Headers merges names case-insensitively ("accept" replaces "Accept").
+        headers = httpx.Headers({"Accept": "text/event-stream", "Cache-Control": "no-store"})
         headers.update(self._headers)
         if self._last_event_id:
             headers["Last-Event-ID"] = self._last_event_id
@@ -917,7 +929,7 @@ class _SourceBase:
 
     def _check_response(self, response: httpx.Response, body: bytes | None) -> None:
         if not 200 <= response.status_code < 300:
-            message, text = _error_message(body or b"", response.headers.get("content-type", ""))
+            message, text = _error_message(body or b"")
             raise SSEStatusError(response.status_code, str(response.url), message, text)
         content_type = response.headers.get("content-type", "")
         if not _content_type_ok(content_type):
