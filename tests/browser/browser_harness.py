@@ -147,6 +147,11 @@ class LabServer:
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                 # window.jupyterapp: run commands (Run All) the way the menu does.
                 "--LabApp.expose_app_in_browser=True",
+                # Lab writes a checkpoint copy of every notebook it opens, by
+                # default into .ipynb_checkpoints/ beside it: in the repo, where
+                # globs like notebooks/**/*.ipynb would find the stale copies.
+                # An absolute directory keeps them all in the throwaway folder.
+                f"--FileCheckpoints.checkpoint_dir={self.tmp / 'checkpoints'}",
             ]
             if hasattr(os, "geteuid") and os.geteuid() == 0:
                 cmd.append("--allow-root")
