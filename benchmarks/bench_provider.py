@@ -158,6 +158,7 @@ def bench_a(streams: int, tokens: int, rate: float, ramp: float) -> dict[str, fl
     return {
         **client,
         "streams": streams,
+        "ramp": ramp,
         "p50": late["p50"],
         "p99": late["p99"],
         "max": late["max"],
