@@ -147,10 +147,10 @@ class FrameStream:
 
     async def _produce(self, send: Send, stats: Stats) -> None:
         c = self.controls
-        t0 = time.perf_counter()
         slow = c.fault("slow-headers")
         if slow:
             await asyncio.sleep(slow.seconds)
+        t0 = time.perf_counter()  # the schedule starts when the headers leave
         req_id = request_id()
         headers = [
             (b"content-type", self.media_type.encode()),
