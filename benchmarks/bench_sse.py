@@ -13,12 +13,16 @@ Workloads:
 (a) 100k LLM-shaped delta events (``data: {"type":"response.output_text.delta",...}``)
     in 64 KiB chunks;
 (b) the same bytes in ~1.4 KB (network-packet-sized) chunks;
+(b2) for information: the same events with an ``event:`` line each, as the
+    Responses API and Anthropic send them, in ~1.4 KB chunks;
 (c) a smaller stream (2,000 events) in 1-byte chunks, then twice as many;
 (d) one 10 MB ``data`` field in 4 KiB chunks, then 20 MB.
 
 It prints events/s, MB/s and the ratio to the fastest peer (>1: streamlab is
 faster), and for (c) and (d) the time ratio when the input doubles (2.0 is
-linear). Each figure is the best of a few runs. Not part of pytest.
+linear). Each figure is the best of a few runs, timed in CPU seconds of this
+process (``time.process_time``), which other load on a shared machine
+disturbs less than wall time. Not part of pytest.
 
 Run: ``.venv/bin/python benchmarks/bench_sse.py`` (``--quick`` for a smoke run).
 """
@@ -40,8 +44,13 @@ from sseclient import SSEClient
 from streamlab.sse import SSEDecoder
 
 
-def llm_stream(n: int) -> bytes:
-    """n Responses-API-shaped text delta events, as bytes."""
+def llm_stream(n: int, *, event_lines: bool = False) -> bytes:
+    """n Responses-API-shaped text delta events, as bytes.
+
+    Without ``event_lines`` they are written as Chat Completions writes its
+    chunks (``data:`` only); with it, as the Responses API and Anthropic do
+    (an ``event:`` line first).
+    """
     words = [" the", " stream", " of", " tokens", " arrives", " word", " by", " é", " 💡", ","]
     out = []
     for i in range(n):
@@ -54,7 +63,8 @@ def llm_stream(n: int) -> bytes:
             "delta": words[i % len(words)],
             "logprobs": [],
         }
-        out.append(b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n")
+        line = b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n"
+        out.append(b"event: response.output_text.delta\n" + line if event_lines else line)
     return b"".join(out)
 
 
@@ -188,6 +198,13 @@ def main() -> None:
     stream = llm_stream(n_events)
     table(f"(a) {n_events:,} LLM delta events, 64 KiB chunks", stream, 65536, rep)
     table(f"(b) {n_events:,} LLM delta events, ~1.4 KB chunks", stream, 1400, rep)
+    # Not a target, for information: the event-line shape of Responses/Anthropic.
+    table(
+        f"(b2) {n_events:,} events with event: lines, ~1.4 KB chunks",
+        llm_stream(n_events, event_lines=True),
+        1400,
+        rep,
+    )
 
     small, small2 = llm_stream(n_small), llm_stream(2 * n_small)
     c1 = table(f"(c) {n_small:,} events, 1-byte chunks", small, 1, max(1, rep - 1))

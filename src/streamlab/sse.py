@@ -473,33 +473,61 @@ class SSEDecoder:
     def _text(self, text: str) -> list[ServerSentEvent]:
         """Interpret complete lines (each ending in LF; CR already normalised)."""
         out: list[ServerSentEvent] = []
-        if _FAST:
-            if (
-                self._data
-                or self._event
-                or self._event_retry is not None
-                or (text[:6] != "data: " and text[:7] != "event: ")
-            ):
-                # Finish the event in progress by the rules, up to its empty line;
-                # from there on the text starts a fresh event.
-                i = text.find("\n\n")
-                if i < 0:
-                    lines = text.split("\n")
-                    lines.pop()
-                    self._lines(lines, out)
-                    return out
-                lines = text[:i].split("\n")
-                lines.append("")
-                self._lines(lines, out)
-                text = text[i + 2 :]
-            if text[:6] == "data: ":
-                return self._fast_data(text[6:], out)
-            if text[:7] == "event: ":
-                return self._fast_event(text[7:], out)
-        lines = text.split("\n")
+        if not _FAST:
+            lines = text.split("\n")
+            lines.pop()
+            self._lines(lines, out)
+            return out
+        start = 0
+        if self._data or self._event or self._event_retry is not None:
+            # An event is in progress: finish it, then the rest starts afresh.
+            # The usual cases first: its empty line, or (after a chunk that
+            # ended with an event line) one data line and the empty line.
+            if text[0] == "\n":
+                self._lines([""], out)
+                start = 1
+            else:
+                i = text.find("\n")
+                if (
+                    text[i + 1 : i + 2] == "\n"
+                    and text[:6] == "data: "
+                    and not self._data
+                    and self._event_retry is None
+                ):
+                    self._last_event_id = lid = self._id_buffer
+                    o = _new(_Twin)
+                    o.event = self._event
+                    o.data = text[6:i]
+                    o.id = lid
+                    o.retry = None
+                    o.__class__ = _SSE
+                    out.append(o)
+                    self._event = ""
+                    start = i + 2
+                else:
+                    start = self._lines_to_dispatch(text, out)
+        elif text[:6] != "data: " and text[:7] != "event: ":
+            start = self._lines_to_dispatch(text, out)
+        if text.startswith("data: ", start):
+            return self._fast_data(text[start + 6 :], out)
+        if text.startswith("event: ", start):
+            return self._fast_event(text[start + 7 :], out)
+        lines = text[start:].split("\n")
         lines.pop()
         self._lines(lines, out)
         return out
+
+    def _lines_to_dispatch(self, text: str, out: list[ServerSentEvent]) -> int:
+        """Apply the rules up to the first empty line; return where the rest begins."""
+        i = text.find("\n\n")
+        if i < 0:
+            i = len(text) - 1  # no empty line: all of it (the caller finds nothing left)
+            lines = text[:i].split("\n")
+        else:
+            lines = text[:i].split("\n")
+            lines.append("")
+        self._lines(lines, out)
+        return i + 2 if i + 2 <= len(text) else len(text)
 
     # The fast paths. The text starts a fresh event (empty buffers) with a
     # "data: " (Chat Completions, most servers) or an "event: " line
@@ -551,11 +579,11 @@ class SSEDecoder:
         if parts:
             self._last_event_id = lid
         for p in parts:
-            j = p.find("\n")
-            if j >= 0 and p[j + 1 : j + 7] == "data: " and p.find("\n", j + 1) < 0:
+            name, sep, data = p.partition("\ndata: ")
+            if sep and "\n" not in name and "\n" not in data:
                 o = _new(_Twin)
-                o.event = p[:j] or "message"
-                o.data = p[j + 7 :]
+                o.event = name or "message"
+                o.data = data
                 o.id = lid
                 o.retry = None
                 o.__class__ = _SSE
@@ -563,13 +591,12 @@ class SSEDecoder:
             else:
                 self._event_part(p, out, True)
                 lid = self._last_event_id
-        j = last.find("\n")
-        k = last.find("\n", j + 1)
-        if k == len(last) - 2 and last[-1] == "\n" and last[j + 1 : j + 7] == "data: ":
+        name, sep, data = last.partition("\ndata: ")
+        if sep and "\n" not in name and data.find("\n") == len(data) - 2 and data[-1] == "\n":
             self._last_event_id = lid
             o = _new(_Twin)
-            o.event = last[:j] or "message"
-            o.data = last[j + 7 : k]
+            o.event = name or "message"
+            o.data = data[:-2]
             o.id = lid
             o.retry = None
             o.__class__ = _SSE
