@@ -136,6 +136,27 @@ def run_openai(chunks: list[bytes]) -> tuple[int, int]:
     return n, size
 
 
+def _malloc_trim() -> Callable[[], object]:
+    """glibc's malloc_trim, or a no-op elsewhere.
+
+    Called before each timed run, it hands freed memory back to the OS, so
+    every parser and every input size pays the same first-touch cost for its
+    big buffers. Without it, a run that follows a big one (sseclient-py's
+    quadratic case d churns gigabytes) reuses warm pages and looks twice as
+    fast, which skews the doubling ratios.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return lambda: libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        return lambda: None
+
+
+trim_memory = _malloc_trim()
+
+
 PEERS: dict[str, Callable[[list[bytes]], tuple[int, int]]] = {
     "httpx-sse": run_httpx_sse,
     "sseclient-py": run_sseclient,
@@ -143,42 +164,44 @@ PEERS: dict[str, Callable[[list[bytes]], tuple[int, int]]] = {
 }
 
 
-def best_time(
-    run: Callable[[list[bytes]], tuple[int, int]], chunks: list[bytes], repeats: int
-) -> tuple[float, int, int]:
-    best = float("inf")
-    result = (0, 0)
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.process_time()
-        result = run(chunks)
-        best = min(best, time.process_time() - t0)
-    return best, result[0], result[1]
-
-
 def table(
     title: str,
     data: bytes,
     chunk_size: int,
     repeats: int,
+    once: Iterable[str] = (),
     skip: Iterable[str] = (),
 ) -> dict[str, float]:
+    """Time every parser on ``data`` cut in ``chunk_size`` pieces; print a table.
+
+    The runs are interleaved (round after round of every parser) and the best
+    run of each counts, so that a burst of load on the machine hits all of
+    them alike. Parsers in ``once`` run a single round (they are slow there),
+    those in ``skip`` none.
+    """
     chunks = chunked(data, chunk_size)
     mb = len(data) / 1e6
     print(f"\n{title}: {mb:.2f} MB in {len(chunks):,} chunks of {chunk_size:,} B")
     print(f"  {'parser':<14}{'events':>9}{'events/s':>14}{'MB/s':>10}{'seconds':>10}")
+    runners = {"streamlab": run_streamlab, **PEERS}
     times: dict[str, float] = {}
-    expected: tuple[int, int] | None = None
-    for name, run in {"streamlab": run_streamlab, **PEERS}.items():
+    results: dict[str, tuple[int, int]] = {}
+    for round_ in range(repeats):
+        for name, run in runners.items():
+            if name in skip or (round_ and name in once):
+                continue
+            gc.collect()
+            trim_memory()
+            t0 = time.process_time()
+            results[name] = run(chunks)
+            times[name] = min(times.get(name, float("inf")), time.process_time() - t0)
+    for name in runners:
         if name in skip:
             print(f"  {name:<14}{'skipped (quadratic on this input)':>53}")
             continue
-        t, n, size = best_time(run, chunks, repeats)
-        times[name] = t
-        if expected is None:
-            expected = (n, size)
-        elif (n, size) != expected:
-            print(f"  ! {name} disagrees: {n} events / {size} chars vs {expected}")
+        t, (n, size) = times[name], results[name]
+        if (n, size) != results["streamlab"]:
+            print(f"  ! {name} disagrees: {n} events / {size} chars vs {results['streamlab']}")
         print(f"  {name:<14}{n:>9,}{n / t:>14,.0f}{mb / t:>10.1f}{t:>10.3f}")
     peers = {k: v for k, v in times.items() if k != "streamlab"}
     fastest = min(peers, key=peers.get)  # type: ignore[arg-type]
@@ -191,9 +214,13 @@ def main() -> None:
     n_events = 10_000 if quick else 100_000
     n_small = 500 if quick else 2_000
     big = 1_000_000 if quick else 10_000_000
-    rep = 1 if quick else 3
+    rep = 1 if quick else 5
+    rep_slow = 1 if quick else 3
     t_start = time.process_time()
-    print(f"Python {sys.version.split()[0]}; best of {rep} run(s); ratio >1 = streamlab faster")
+    print(
+        f"Python {sys.version.split()[0]}; best of {rep} interleaved runs for (a)/(b), "
+        f"{rep_slow} for (c)/(d); CPU seconds; ratio >1 = streamlab faster"
+    )
 
     stream = llm_stream(n_events)
     table(f"(a) {n_events:,} LLM delta events, 64 KiB chunks", stream, 65536, rep)
@@ -207,17 +234,23 @@ def main() -> None:
     )
 
     small, small2 = llm_stream(n_small), llm_stream(2 * n_small)
-    c1 = table(f"(c) {n_small:,} events, 1-byte chunks", small, 1, max(1, rep - 1))
-    c2 = table(f"(c') {2 * n_small:,} events, 1-byte chunks", small2, 1, max(1, rep - 1))
+    c1 = table(f"(c) {n_small:,} events, 1-byte chunks", small, 1, rep_slow)
+    c2 = table(f"(c') {2 * n_small:,} events, 1-byte chunks", small2, 1, rep_slow)
 
     # sseclient-py grows one bytes object with += per line piece: quadratic on
     # a long line, minutes at 20 MB, so it runs only on the smaller input.
-    d1 = table(f"(d) one {big // 10**6} MB data field, 4 KiB chunks", big_field(big), 4096, rep)
+    d1 = table(
+        f"(d) one {big // 10**6} MB data field, 4 KiB chunks",
+        big_field(big),
+        4096,
+        rep_slow,
+        once=("sseclient-py",),
+    )
     d2 = table(
         f"(d') one {2 * big // 10**6} MB data field, 4 KiB chunks",
         big_field(2 * big),
         4096,
-        rep,
+        rep_slow,
         skip=("sseclient-py",),
     )
 
