@@ -63,6 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "AsyncEventSource",
+    "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_RETRY_MS",
     "EventSource",
     "MAX_RETRY_MS",
@@ -272,7 +273,11 @@ class SSEDecoder:
     chunk completed, in order. ``close()`` marks the end of the stream: an
     unfinished event is discarded (per spec) and later ``feed`` calls raise
     :class:`SSEStateError`. For a new connection make a new decoder, passing the
-    ``last_event_id`` of the old one.
+    ``last_event_id`` of the old one. That seeds the id in force on the new
+    stream too, as browsers do (Chromium builds its parser with the previous
+    id); the letter of the spec starts each stream's id buffer empty, which
+    would make a client forget the id after the first event of a reconnection
+    to a server that sends ids only now and then.
 
     Properties: ``last_event_id`` (what a reconnecting client sends as
     ``Last-Event-ID``), ``retry`` (the last valid ``retry:`` value in ms, or
