@@ -253,3 +253,28 @@ async def test_create_app_is_a_plain_asgi_app():
             '{"type": "message_stop"}'
         )
     assert app.state.stats.active == 0
+
+
+@pytest.mark.parametrize("token", [" café", '"quoted\\" \n', "\u2028line sep", "☕🚀", ""])
+def test_delta_frames_are_the_encoders_bytes(token):
+    import json
+
+    from streamlab.provider.frames import DeltaFrames
+    from streamlab.sse import encode_event
+
+    payload = {
+        "type": "response.output_text.delta",
+        "item_id": "msg_1",
+        "delta": DeltaFrames.TOKEN,
+        "logprobs": [],
+        "sequence_number": DeltaFrames.SEQ,
+    }
+    frame = DeltaFrames(payload, event="response.output_text.delta")
+    expected = {**payload, "delta": token, "sequence_number": 42}
+    assert frame(token, 42) == encode_event(
+        json.dumps(expected, ensure_ascii=False), event=payload["type"]
+    )
+    chat = DeltaFrames({"choices": [{"delta": {"content": DeltaFrames.TOKEN}}], "usage": None})
+    assert chat(token) == encode_event(
+        json.dumps({"choices": [{"delta": {"content": token}}], "usage": None}, ensure_ascii=False)
+    )

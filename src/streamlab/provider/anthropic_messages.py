@@ -30,6 +30,7 @@ from streamlab.provider.common import (
     text_of,
 )
 from streamlab.provider.faults import ProviderError, stream_error_frame
+from streamlab.provider.frames import DeltaFrames
 from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
 from streamlab.sse import encode_event
 
@@ -136,17 +137,17 @@ def _frames(msg_id: str, model: str, answer: Answer, usage: dict[str, Any]) -> I
         None,
     )
     yield _ev({"type": "ping"}), None
+    # One encode per stream; each token is spliced in (same bytes as _ev()).
+    delta = DeltaFrames(
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": DeltaFrames.TOKEN},
+        },
+        event="content_block_delta",
+    )
     for i, token in enumerate(answer.tokens):
-        yield (
-            _ev(
-                {
-                    "type": "content_block_delta",
-                    "index": 0,
-                    "delta": {"type": "text_delta", "text": token},
-                }
-            ),
-            i,
-        )
+        yield delta(token), i
     yield _ev({"type": "content_block_stop", "index": 0}), None
     yield (
         _ev(

@@ -27,6 +27,7 @@ from streamlab.provider.common import (
     now,
 )
 from streamlab.provider.faults import ProviderError, stream_error_frame
+from streamlab.provider.frames import DeltaFrames
 from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
 from streamlab.sse import encode_event
 
@@ -173,8 +174,21 @@ def _frames(
         return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
 
     yield chunk(choice({"role": "assistant", "content": "", "refusal": None})), None
+    # One encode per stream; each token is spliced in (same bytes as chunk()).
+    content = {
+        "id": chat_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "service_tier": "default",
+        "system_fingerprint": "fp_streamlab",
+        "choices": choice({"content": DeltaFrames.TOKEN}),
+    }
+    if include_usage:
+        content["usage"] = None
+    delta = DeltaFrames(content)
     for i, token in enumerate(answer.tokens):
-        yield chunk(choice({"content": token})), i
+        yield delta(token), i
     yield chunk(choice({}, _FINISH[answer.finish])), None
     if include_usage:
         yield chunk([], _usage(answer)), None

@@ -34,6 +34,7 @@ from streamlab.provider.common import (
     text_of,
 )
 from streamlab.provider.faults import ProviderError, stream_error_frame
+from streamlab.provider.frames import DeltaFrames
 from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
 from streamlab.sse import encode_event
 
@@ -218,8 +219,19 @@ def _frames(base: dict[str, Any], answer: Answer, msg_id: str) -> Iterator[Frame
         None,
     )
     yield ev({"type": "response.content_part.added", **where, "part": _part("")}), None
+    delta = DeltaFrames(
+        {
+            "type": "response.output_text.delta",
+            **where,
+            "delta": DeltaFrames.TOKEN,
+            "logprobs": [],
+            "sequence_number": DeltaFrames.SEQ,
+        },
+        event="response.output_text.delta",
+    )
     for i, token in enumerate(answer.tokens):
-        yield ev({"type": "response.output_text.delta", **where, "delta": token, "logprobs": []}), i
+        yield delta(token, seq), i
+        seq += 1
     final = _final(base, answer, msg_id)
     text = answer.text
     yield ev({"type": "response.output_text.done", **where, "text": text, "logprobs": []}), None

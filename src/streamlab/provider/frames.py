@@ -1,0 +1,57 @@
+"""Fast delta frames: one ``encode_event`` call per stream, not per token.
+
+Between two text deltas of one stream only the token (and, for Responses,
+the sequence number) changes. ``DeltaFrames`` encodes a sample event once
+with ``streamlab.sse.encode_event`` using placeholder values, then splices
+each real token (as a JSON string, which never contains a line break) and
+sequence number into that output. The bytes are identical to calling the
+encoder for every delta, at a fraction of the cost: with 200 concurrent
+streams the encoder was a fifth of the server's CPU.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from streamlab.sse import encode_event
+
+_TOKEN = "\ue000streamlab-token\ue000"
+_SEQ = 918273645546372819
+
+
+@functools.lru_cache(maxsize=8192)
+def json_string(text: str) -> bytes:
+    """``text`` as a JSON string literal, UTF-8 (tokens repeat a lot: cached)."""
+    return json.dumps(text, ensure_ascii=False).encode()
+
+
+class DeltaFrames:
+    """Build the frame of each delta event of one stream.
+
+    ``payload`` is the event's JSON object with ``DeltaFrames.TOKEN`` where
+    the token goes and, optionally, ``DeltaFrames.SEQ`` where the sequence
+    number goes.
+    """
+
+    TOKEN = _TOKEN
+    SEQ = _SEQ
+
+    def __init__(self, payload: dict[str, Any], *, event: str | None = None) -> None:
+        sample = encode_event(json.dumps(payload, ensure_ascii=False), event=event)
+        head, sep, rest = sample.partition(json_string(_TOKEN))
+        if not sep or json_string(_TOKEN) in rest:
+            raise ValueError("payload must contain DeltaFrames.TOKEN exactly once")
+        self._head = head
+        self._mid, sep, self._tail = rest.partition(str(_SEQ).encode())
+        self._has_seq = bool(sep)
+        if not self._has_seq:
+            self._mid, self._tail = rest, b""
+
+    def __call__(self, token: str, seq: int = 0) -> bytes:
+        if self._has_seq:
+            return b"".join(
+                (self._head, json_string(token), self._mid, str(seq).encode(), self._tail)
+            )
+        return b"".join((self._head, json_string(token), self._mid))
