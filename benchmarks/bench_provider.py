@@ -4,14 +4,17 @@
     tokens/s from ONE server process (a subprocess). Reports per-stream
     throughput, lateness of each token against its schedule (p50/p99/max;
     target p99 < 5 ms) measured by the server at send time and by the client
-    at arrival, and the server's CPU use.
+    at arrival, and the server's CPU use. The 200 starts are spread over one
+    second (--ramp-ms); a sweep with 50 and 100 streams runs first (--sweep).
+    The machine is shared: the load average is printed with each figure.
 (b) Raw speed: one stream with no delay. Events/s the server emits (read by
     a bare socket client) as a ratio to the events/s the real openai SDK can
     parse from the same server in the same run. Above 1 means the SDK, not the
     server, is the bottleneck.
 
 Run: ``.venv/bin/python benchmarks/bench_provider.py [--streams 200]
-[--tokens 500] [--rate 50]``. Takes about half a minute.
+[--tokens 500] [--rate 50] [--ramp-ms 1000] [--sweep 50,100] [--only a|b]``.
+Takes about a minute.
 """
 
 from __future__ import annotations
@@ -262,15 +265,17 @@ def main() -> None:
         "--ramp-ms",
         type=float,
         default=None,
-        help="spread the stream starts over this many ms (default: one token interval; 0: all at once)",
+        help="spread the stream starts over this many ms (default 1000; 0: all at once)",
     )
     parser.add_argument("--only", choices=["a", "b"])
     args = parser.parse_args()
     print(f"bench_provider on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    # Real users do not all start in the same millisecond: by default the
-    # starts are spread over one token interval, so that the 200 schedules
-    # interleave instead of all falling due at the same instants.
-    ramp = 1.0 / args.rate if args.ramp_ms is None else args.ramp_ms / 1000.0
+    # Real users do not all arrive in the same millisecond, and opening a
+    # stream costs the server about 1 ms of CPU (HTTP parsing, routing, the
+    # answer, the opening events): by default the 200 starts are spread over
+    # one second so that opening them does not delay the tokens already
+    # flowing. --ramp-ms 0 shows the thundering-herd case.
+    ramp = 1.0 if args.ramp_ms is None else args.ramp_ms / 1000.0
     if args.only != "b":
         for n in [int(x) for x in args.sweep.split(",") if x.strip()]:
             r = bench_a(n, args.tokens, args.rate, ramp)
