@@ -168,7 +168,7 @@ Lesson endpoints
     ``{"type": "ack", "text", "applied": {...}, "generating": bool}`` for
     feedback, ``{"type": "done", "reason": "stop" | "length" | "client_stop"
     | "superseded", ...}``, ``{"type": "error", "message"}``. Feedback steers
-    the rest of the answer from the next sentence (current one for tone):
+    the rest of the answer from the next sentence:
     a topic word ("ocean", "space", "coffee", "garden", "cooking", "http",
     "streaming") switches topic; "shorter"/"wrap up" ends after the current
     sentence; "longer"/"more" adds three sentences; "excited", "calm",
