@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import ROOT
+from _support import ROOT
 
 
 def notebook_path(name: str, *, solutions: bool = False) -> Path:

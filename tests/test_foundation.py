@@ -16,7 +16,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from conftest import ROOT, free_port
+from _support import ROOT, free_port
 
 try:
     import tomllib

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import ROOT
+from _support import ROOT
 
 # JupyterLab writes .ipynb_checkpoints/ copies beside opened notebooks: not ours.
 NOTEBOOKS = sorted(p for p in ROOT.glob("notebooks/**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)

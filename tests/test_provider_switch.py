@@ -109,7 +109,7 @@ def test_openai_compatible_base_url(env, local_server):
 
 
 def test_streamlab_serve_cli_runs_in_the_foreground():
-    from conftest import free_port
+    from _support import free_port
 
     port = free_port()
     proc = subprocess.Popen(
