@@ -21,17 +21,17 @@ from starlette.requests import Request
 
 from streamlab.provider.common import (
     Answer,
-    controls,
+    answer_request,
     field,
-    json_body,
     last_user_text,
-    make_answer,
     new_id,
+    request_body,
+    respond,
     text_of,
 )
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.frames import DeltaFrames
-from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
+from streamlab.provider.streaming import Frame
 from streamlab.sse import encode_event
 
 _STOP = {"stop": "end_turn", "length": "max_tokens", "stop_sequence": "stop_sequence"}
@@ -54,8 +54,7 @@ def _format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
 
 
 async def create_message(request: Request) -> Any:
-    body = await json_body(request)
-    model = field(body, "model", str, required=True)
+    body, model = await request_body(request)
     max_tokens = field(body, "max_tokens", int, required=True)
     if max_tokens < 1:
         raise ProviderError(400, "max_tokens: Input should be greater than or equal to 1")
@@ -68,11 +67,9 @@ async def create_message(request: Request) -> Any:
     stop = field(body, "stop_sequences", list)
     stream = field(body, "stream", bool, default=False)
     json_mode, schema = _format(body)
-    c = controls(request)
-    answer = make_answer(
+    c, answer = answer_request(
+        request,
         prompt,
-        c.seed,
-        length=c.length,
         max_tokens=max_tokens,
         stop=stop,
         json_mode=json_mode,
@@ -86,28 +83,30 @@ async def create_message(request: Request) -> Any:
         "cache_read_input_tokens": 0,
         "service_tier": "standard",
     }
-    if not stream:
-        return DelayedJSON(
-            {
-                "id": msg_id,
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": [{"type": "text", "text": answer.text}],
-                "stop_reason": _STOP[answer.finish],
-                "stop_sequence": answer.stop_sequence,
-                "usage": {**usage, "output_tokens": len(answer.tokens)},
-            },
-            len(answer.tokens),
-            c,
-        )
-    return FrameStream(
-        _frames(msg_id, model, answer, usage),
-        len(answer.tokens),
+    return respond(
         c,
+        answer,
+        stream=stream,
+        whole=lambda: _message(msg_id, model, usage, answer),
+        frames=_frames(msg_id, model, answer, usage),
         on_error=lambda k: stream_error_frame("messages", k),
-        rng_seed=c.seed,
     )
+
+
+def _message(
+    msg_id: str, model: str, usage: dict[str, Any], answer: Answer | None = None
+) -> dict[str, Any]:
+    """A Message object: the whole reply to ``answer``, or the empty one ``message_start`` carries."""
+    return {
+        "id": msg_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": answer.text}] if answer else [],
+        "stop_reason": _STOP[answer.finish] if answer else None,
+        "stop_sequence": answer.stop_sequence if answer else None,
+        "usage": {**usage, "output_tokens": len(answer.tokens) if answer else 1},
+    }
 
 
 def _ev(payload: dict[str, Any]) -> bytes:
@@ -115,16 +114,7 @@ def _ev(payload: dict[str, Any]) -> bytes:
 
 
 def _frames(msg_id: str, model: str, answer: Answer, usage: dict[str, Any]) -> Iterator[Frame]:
-    start = {
-        "id": msg_id,
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {**usage, "output_tokens": 1},
-    }
+    start = _message(msg_id, model, usage)
     yield _ev({"type": "message_start", "message": start}), None
     yield (
         _ev(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from streamlab.provider.generation import (
     generate_tokens,
     tokenize,
 )
+from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
 
 
 def new_id(prefix: str) -> str:
@@ -50,6 +52,12 @@ async def json_body(request: Request) -> dict[str, Any]:
             400, f"The request body must be a JSON object, got {type(body).__name__}."
         )
     return body
+
+
+async def request_body(request: Request) -> tuple[dict[str, Any], str]:
+    """What every endpoint reads first: the JSON body and its required ``model``."""
+    body = await json_body(request)
+    return body, field(body, "model", str, required=True)
 
 
 _TYPE_NAMES = {
@@ -221,3 +229,35 @@ def make_answer(
         stop_sequence=matched,
         input_tokens=max(1, count_tokens(context + prompt)),
     )
+
+
+def answer_request(
+    request: Request, prompt: str, *, body_seed: int | None = None, **options: Any
+) -> tuple[RequestControls, Answer]:
+    """The request's controls and the answer to ``prompt`` under them.
+
+    ``options`` (max_tokens, stop, json_mode, schema, context) go to
+    :func:`make_answer`; the seed and length come from the controls.
+    """
+    c = controls(request, body_seed=body_seed)
+    return c, make_answer(prompt, c.seed, length=c.length, **options)
+
+
+def respond(
+    c: RequestControls,
+    answer: Answer,
+    *,
+    stream: bool,
+    whole: Callable[[], dict[str, Any]],
+    frames: Iterable[Frame],
+    on_error: Callable[[int], bytes],
+) -> DelayedJSON | FrameStream:
+    """The endpoint's reply: ``whole()`` as one JSON body, or ``frames`` as an SSE stream.
+
+    Either way it is paced by the controls ``c`` as if ``answer``'s tokens
+    were generated; ``on_error(k)`` is the frame sent when a fault cuts the
+    stream after ``k`` tokens.
+    """
+    if not stream:
+        return DelayedJSON(whole(), len(answer.tokens), c)
+    return FrameStream(frames, len(answer.tokens), c, on_error=on_error, rng_seed=c.seed)

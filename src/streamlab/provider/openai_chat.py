@@ -18,17 +18,17 @@ from starlette.requests import Request
 
 from streamlab.provider.common import (
     Answer,
-    controls,
+    answer_request,
     field,
-    json_body,
     last_user_text,
-    make_answer,
     new_id,
     now,
+    request_body,
+    respond,
 )
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.frames import DeltaFrames
-from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
+from streamlab.provider.streaming import Frame
 from streamlab.sse import encode_event
 
 _FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length"}
@@ -75,8 +75,7 @@ def _usage(answer: Answer) -> dict[str, Any]:
 
 
 async def create_chat_completion(request: Request) -> Any:
-    body = await json_body(request)
-    model = field(body, "model", str, required=True)
+    body, model = await request_body(request)
     messages = field(body, "messages", list, required=True)
     if not messages:
         raise ProviderError(
@@ -106,58 +105,57 @@ async def create_chat_completion(request: Request) -> Any:
         )
     include_usage = bool(options.get("include_usage"))
     json_mode, schema = _response_format(body)
-    c = controls(request, body_seed=field(body, "seed", int))
-    answer = make_answer(
+    c, answer = answer_request(
+        request,
         prompt,
-        c.seed,
-        length=c.length,
+        body_seed=field(body, "seed", int),
         max_tokens=max_tokens,
         stop=stop,
         json_mode=json_mode,
         schema=schema,
     )
     chat_id, created = new_id("chatcmpl"), now()
-    if not stream:
-        return DelayedJSON(
-            {
-                "id": chat_id,
-                "object": "chat.completion",
-                "created": created,
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {
-                            "role": "assistant",
-                            "content": answer.text,
-                            "refusal": None,
-                            "annotations": [],
-                        },
-                        "logprobs": None,
-                        "finish_reason": _FINISH[answer.finish],
-                    }
-                ],
-                "usage": _usage(answer),
-                "service_tier": "default",
-                "system_fingerprint": "fp_streamlab",
-            },
-            len(answer.tokens),
-            c,
-        )
-    return FrameStream(
-        _frames(chat_id, created, model, answer, include_usage),
-        len(answer.tokens),
+    return respond(
         c,
+        answer,
+        stream=stream,
+        whole=lambda: _completion(chat_id, created, model, answer),
+        frames=_frames(chat_id, created, model, answer, include_usage),
         on_error=lambda k: stream_error_frame("chat", k),
-        rng_seed=c.seed,
     )
+
+
+def _completion(chat_id: str, created: int, model: str, answer: Answer) -> dict[str, Any]:
+    """The whole ``chat.completion`` object of a non-streamed reply."""
+    return {
+        "id": chat_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": answer.text,
+                    "refusal": None,
+                    "annotations": [],
+                },
+                "logprobs": None,
+                "finish_reason": _FINISH[answer.finish],
+            }
+        ],
+        "usage": _usage(answer),
+        "service_tier": "default",
+        "system_fingerprint": "fp_streamlab",
+    }
 
 
 def _frames(
     chat_id: str, created: int, model: str, answer: Answer, include_usage: bool
 ) -> Iterator[Frame]:
-    def chunk(choices: list[dict[str, Any]], usage: Any = None) -> bytes:
-        payload: dict[str, Any] = {
+    def payload(choices: list[dict[str, Any]], usage: Any = None) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "id": chat_id,
             "object": "chat.completion.chunk",
             "created": created,
@@ -167,26 +165,18 @@ def _frames(
             "choices": choices,
         }
         if include_usage:
-            payload["usage"] = usage
-        return encode_event(json.dumps(payload, ensure_ascii=False))
+            out["usage"] = usage
+        return out
+
+    def chunk(choices: list[dict[str, Any]], usage: Any = None) -> bytes:
+        return encode_event(json.dumps(payload(choices, usage), ensure_ascii=False))
 
     def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
         return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
 
     yield chunk(choice({"role": "assistant", "content": "", "refusal": None})), None
     # One encode per stream; each token is spliced in (same bytes as chunk()).
-    content = {
-        "id": chat_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "service_tier": "default",
-        "system_fingerprint": "fp_streamlab",
-        "choices": choice({"content": DeltaFrames.TOKEN}),
-    }
-    if include_usage:
-        content["usage"] = None
-    delta = DeltaFrames(content)
+    delta = DeltaFrames(payload(choice({"content": DeltaFrames.TOKEN})))
     for i, token in enumerate(answer.tokens):
         yield delta(token), i
     yield chunk(choice({}, _FINISH[answer.finish])), None

@@ -23,19 +23,19 @@ from starlette.requests import Request
 
 from streamlab.provider.common import (
     Answer,
-    controls,
+    answer_request,
     field,
-    json_body,
     last_user_text,
-    make_answer,
     new_id,
     now,
     positive_int,
+    request_body,
+    respond,
     text_of,
 )
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.frames import DeltaFrames
-from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
+from streamlab.provider.streaming import Frame
 from streamlab.sse import encode_event
 
 
@@ -75,18 +75,15 @@ def _text_format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | Non
 
 
 async def create_response(request: Request) -> Any:
-    body = await json_body(request)
-    model = field(body, "model", str, required=True)
+    body, model = await request_body(request)
     prompt = _prompt(body)
     instructions = field(body, "instructions", (str, list))
     max_out = positive_int(body, "max_output_tokens")
     stream = field(body, "stream", bool, default=False)
     json_mode, schema, fmt = _text_format(body)
-    c = controls(request)
-    answer = make_answer(
+    c, answer = answer_request(
+        request,
         prompt,
-        c.seed,
-        length=c.length,
         max_tokens=max_out,
         json_mode=json_mode,
         schema=schema,
@@ -94,8 +91,6 @@ async def create_response(request: Request) -> Any:
     )
     ids = {"resp": new_id("resp"), "msg": new_id("msg")}
     base = _base(body, model, max_out, fmt, ids["resp"])
-    if not stream:
-        return DelayedJSON(_final(base, answer, ids["msg"]), len(answer.tokens), c)
 
     def on_error(k: int) -> bytes:
         failed = {
@@ -111,8 +106,13 @@ async def create_response(request: Request) -> Any:
             {"type": "response.failed", "response": failed}, k + 1
         )
 
-    return FrameStream(
-        _frames(base, answer, ids["msg"]), len(answer.tokens), c, on_error=on_error, rng_seed=c.seed
+    return respond(
+        c,
+        answer,
+        stream=stream,
+        whole=lambda: _final(base, answer, ids["msg"]),
+        frames=_frames(base, answer, ids["msg"]),
+        on_error=on_error,
     )
 
 

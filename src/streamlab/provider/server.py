@@ -8,6 +8,7 @@ scripts alike.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import socket
 import threading
@@ -131,33 +132,27 @@ class LocalServer:
     def _key(self) -> str:
         return self.settings.api_key or DUMMY_KEY
 
+    def _client(self, sdk: str, cls: str, base_url: str, kwargs: dict[str, Any]) -> Any:
+        """``sdk.cls(base_url=..., **kwargs)`` with this server's key unless one is given."""
+        module = importlib.import_module(sdk)
+        kwargs.setdefault("api_key", self._key())
+        return getattr(module, cls)(base_url=base_url, **kwargs)
+
     def openai(self, **kwargs: Any) -> Any:
         """An ``openai.OpenAI`` client pointed at this server (kwargs go to the client)."""
-        import openai
-
-        kwargs.setdefault("api_key", self._key())
-        return openai.OpenAI(base_url=self.openai_base_url, **kwargs)
+        return self._client("openai", "OpenAI", self.openai_base_url, kwargs)
 
     def async_openai(self, **kwargs: Any) -> Any:
         """An ``openai.AsyncOpenAI`` client pointed at this server. Close it (``async with``)."""
-        import openai
-
-        kwargs.setdefault("api_key", self._key())
-        return openai.AsyncOpenAI(base_url=self.openai_base_url, **kwargs)
+        return self._client("openai", "AsyncOpenAI", self.openai_base_url, kwargs)
 
     def anthropic(self, **kwargs: Any) -> Any:
         """An ``anthropic.Anthropic`` client pointed at this server."""
-        import anthropic
-
-        kwargs.setdefault("api_key", self._key())
-        return anthropic.Anthropic(base_url=self.base_url, **kwargs)
+        return self._client("anthropic", "Anthropic", self.base_url, kwargs)
 
     def async_anthropic(self, **kwargs: Any) -> Any:
         """An ``anthropic.AsyncAnthropic`` client pointed at this server. Close it (``async with``)."""
-        import anthropic
-
-        kwargs.setdefault("api_key", self._key())
-        return anthropic.AsyncAnthropic(base_url=self.base_url, **kwargs)
+        return self._client("anthropic", "AsyncAnthropic", self.base_url, kwargs)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving: open streams are cut, the port is released. Safe to call twice."""

@@ -119,25 +119,19 @@ class Provider:
         if self.kind == "anthropic":
             raise self._no("OpenAI")
         if self.is_local:
-            server = shared_server()
-            kw.setdefault("base_url", server.openai_base_url)
-            kw.setdefault("api_key", server.settings.api_key or "sk-streamlab-local")
-        else:
-            if self.base_url:
-                kw.setdefault("base_url", self.base_url)
-            # OpenAI-compatible local servers accept any key; the real API needs one.
-            kw.setdefault("api_key", self._openai_key or "sk-no-key-needed")
+            return _local_kwargs(kw, openai=True)
+        if self.base_url:
+            kw.setdefault("base_url", self.base_url)
+        # OpenAI-compatible local servers accept any key; the real API needs one.
+        kw.setdefault("api_key", self._openai_key or "sk-no-key-needed")
         return kw
 
     def _anthropic_kwargs(self, kw: dict[str, Any]) -> dict[str, Any]:
         if self.kind == "openai":
             raise self._no("Anthropic")
         if self.is_local:
-            server = shared_server()
-            kw.setdefault("base_url", server.base_url)
-            kw.setdefault("api_key", server.settings.api_key or "sk-streamlab-local")
-        else:
-            kw.setdefault("api_key", self._anthropic_key)
+            return _local_kwargs(kw, openai=False)
+        kw.setdefault("api_key", self._anthropic_key)
         return kw
 
     def openai(self, **kw: Any) -> Any:
@@ -167,6 +161,14 @@ class Provider:
     def __repr__(self) -> str:  # never shows a key
         where = f" base_url={self.base_url!r}" if self.base_url else ""
         return f"Provider(kind={self.kind!r}, model={self.model!r}, anthropic_model={self.anthropic_model!r}{where})"
+
+
+def _local_kwargs(kw: dict[str, Any], *, openai: bool) -> dict[str, Any]:
+    """``kw`` with the shared local server's address (OpenAI's or Anthropic's) and key as defaults."""
+    server = shared_server()
+    kw.setdefault("base_url", server.openai_base_url if openai else server.base_url)
+    kw.setdefault("api_key", server.settings.api_key or "sk-streamlab-local")
+    return kw
 
 
 def get_provider() -> Provider:
