@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -18,6 +22,7 @@ from streamlab.relay import (
     scripted_source,
     time_stream,
 )
+from streamlab.sse import SSEDecoder
 
 WORDS = [f"w{i} " for i in range(20)]
 FULL = "".join(WORDS)
@@ -25,6 +30,84 @@ FULL = "".join(WORDS)
 
 def slow(**kw):
     return scripted_source(WORDS, first_delay=0.05, delay=0.03, **kw)
+
+
+class HeldSource:
+    """A relay source that sends ``WORDS[:after]``, then holds the stream open until released.
+
+    While it holds, the stream cannot end. So a client that sees the first event
+    while ``holding`` is still true got it streamed, whatever the machine's load;
+    through a buffer it cannot see it before the hold is over. ``hold`` caps the
+    wait (seconds), so that a buffered stream still ends.
+    """
+
+    def __init__(self, *, after: int = 1, hold: float = 10.0) -> None:
+        self.after = after
+        self.hold = hold
+        self.holding = False
+        self.released = threading.Event()
+
+    async def __call__(self, prompt: str) -> AsyncIterator[str]:
+        self.holding = True  # before the first delta: nothing can be seen before this
+        try:
+            for word in WORDS[: self.after]:
+                yield word
+            deadline = time.monotonic() + self.hold
+            while not self.released.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+        finally:
+            self.holding = False
+        for word in WORDS[self.after :]:
+            yield word
+
+
+@dataclass
+class Seen:
+    """What :func:`watch` saw of one stream."""
+
+    streamed: bool | None  # the first event came while the source still held the stream open
+    text: str
+    last_event: str | None
+    keepalives: int
+    content_encoding: str | None
+
+
+def watch(
+    url: str, source: HeldSource, *, gzip: bool = False, release_at_keepalive: int = 0
+) -> Seen:
+    """Read an SSE stream; at its first event note whether ``source`` still holds, then release it.
+
+    With ``release_at_keepalive=n`` the source is released only once ``n``
+    keep-alive comments have arrived (the stream has then been silent for that
+    many keep-alive intervals).
+    """
+    headers = {"Accept": "text/event-stream", "Accept-Encoding": "gzip" if gzip else "identity"}
+    streamed, text, last, keepalives = None, [], None, 0
+    with (
+        httpx.Client(timeout=30) as client,
+        client.stream("GET", url, headers=headers) as r,
+    ):
+        decoder = SSEDecoder()
+        for chunk in r.iter_bytes():
+            keepalives += chunk.count(b": keep-alive\n")
+            if release_at_keepalive and keepalives >= release_at_keepalive:
+                source.released.set()
+            for ev in decoder.feed(chunk):
+                if streamed is None:
+                    streamed = source.holding
+                    if not release_at_keepalive:
+                        source.released.set()
+                last = ev.event
+                if ev.event == "delta":
+                    text.append(ev.json()["text"])
+        encoding = r.headers.get("content-encoding")
+    return Seen(streamed, "".join(text), last, keepalives, encoding)
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -43,82 +126,95 @@ def test_relays_every_delta_in_order_with_the_right_headers(relay):
                 assert r.headers[name] == value
     t = time_stream(running.url + "/events")
     assert (t.status, t.text, t.last_event) == (200, FULL, "done")
-    assert t.first_event < t.total / 2
+    assert t.first_event is not None and t.first_event <= t.total
+
+
+def test_relay_sends_each_delta_as_it_comes():
+    src = HeldSource()
+    with run_app(create_relay_app(src)) as running:
+        seen = watch(running.url + "/events", src)
+    assert seen.streamed, "the first delta should reach the client while the stream is still open"
+    assert (seen.text, seen.last_event) == (FULL, "done")
 
 
 def test_buffering_proxy_holds_a_bare_stream_back_and_lets_a_marked_one_through():
-    bare = run_app(create_relay_app(slow(), headers=BARE_HEADERS))
-    good = run_app(create_relay_app(slow()))
+    # Each upstream holds its stream open after the first delta: the marked one
+    # until the client has seen that delta, the bare one for 0.5 s.
+    bare_src, good_src = HeldSource(hold=0.5), HeldSource()
+    bare = run_app(create_relay_app(bare_src, headers=BARE_HEADERS))
+    good = run_app(create_relay_app(good_src))
     try:
         with run_app(create_proxy_app(bare.url)) as px:
-            held = time_stream(px.url + "/events")
+            held = watch(px.url + "/events", bare_src)
         with run_app(create_proxy_app(good.url)) as px:
-            through = time_stream(px.url + "/events")
+            through = watch(px.url + "/events", good_src)
     finally:
         bare.stop()
         good.stop()
     assert held.text == through.text == FULL
-    # The stream lasts ~0.6 s: held back, the first event comes with the last.
-    assert held.first_event > through.first_event + 0.3
-    assert through.first_event < through.total - 0.3
+    assert through.streamed, "X-Accel-Buffering: no should let the first event through at once"
+    assert held.streamed is False, "the proxy should hold a bare stream back until it ends"
 
 
 def test_compression_without_flush_delays_events_and_starlette_gzip_does_not():
-    naive = run_app(NaiveGZipMiddleware(create_relay_app(slow())))
-    stock = run_app(GZipMiddleware(create_relay_app(slow())))
+    naive_src, stock_src = HeldSource(hold=0.5), HeldSource()
+    naive = run_app(NaiveGZipMiddleware(create_relay_app(naive_src)))
+    stock = run_app(GZipMiddleware(create_relay_app(stock_src)))
     try:
-        n = time_stream(naive.url + "/events", gzip=True)
-        s = time_stream(stock.url + "/events", gzip=True)
+        n = watch(naive.url + "/events", naive_src, gzip=True)
+        s = watch(stock.url + "/events", stock_src, gzip=True)
     finally:
         naive.stop()
         stock.stop()
     assert n.content_encoding == "gzip" and n.text == FULL
-    assert n.first_event > s.first_event + 0.3
-    assert s.content_encoding is None and s.first_event < s.total - 0.3
+    assert n.streamed is False, "zlib keeps small events until the stream ends"
+    assert s.content_encoding is None and s.text == FULL and s.streamed
 
 
 def test_keepalive_comments_keep_an_idle_proxy_from_cutting_the_stream():
-    src = scripted_source(WORDS[:6], pause_at=3, pause=1.0)
-    quiet = run_app(create_relay_app(src, keepalive=None))
-    chatty = run_app(create_relay_app(src, keepalive=0.2))
+    # Both sources go quiet after 3 deltas: the quiet relay's source until the
+    # proxy cuts the stream, the chatty one's until 8 keep-alives (0.8 s of
+    # silence, more than the proxy's 0.6 s idle timeout) have come through.
+    quiet_src, chatty_src = HeldSource(after=3), HeldSource(after=3)
+    quiet = run_app(create_relay_app(quiet_src, keepalive=None))
+    chatty = run_app(create_relay_app(chatty_src, keepalive=0.1))
     try:
         with run_app(create_proxy_app(quiet.url, idle_timeout=0.6)) as px:
-            cut = time_stream(px.url + "/events")
+            cut = watch(px.url + "/events", quiet_src, release_at_keepalive=1)
         with run_app(create_proxy_app(chatty.url, idle_timeout=0.6)) as px:
-            kept = time_stream(px.url + "/events")
+            kept = watch(px.url + "/events", chatty_src, release_at_keepalive=8)
     finally:
         quiet.stop()
         chatty.stop()
-    assert cut.last_event == "delta" and cut.text == "".join(WORDS[:3])
-    assert kept.last_event == "done" and kept.text == "".join(WORDS[:6]) and kept.keepalives >= 2
+    assert cut.last_event == "delta" and cut.text == "".join(WORDS[:3]) and cut.keepalives == 0
+    assert kept.last_event == "done" and kept.text == FULL and kept.keepalives >= 8
 
 
 @pytest.mark.parametrize("cancel", [True, False])
 def test_a_client_that_leaves_stops_the_upstream_only_when_handled(cancel):
-    app = create_relay_app(slow(), cancel_on_disconnect=cancel)
+    # The source holds after its first delta: only the client leaving can end it early.
+    src = HeldSource()
+    app = create_relay_app(src, cancel_on_disconnect=cancel)
     stats = app.state.stats
     with run_app(app) as running:
         with httpx.stream("GET", running.url + "/events") as r:
             for line in r.iter_lines():
                 if line.startswith("data:"):
                     break
-        deadline = time.monotonic() + 3
-        while stats.running and time.monotonic() < deadline and cancel:
-            time.sleep(0.02)
         if cancel:
-            assert (stats.running, stats.cancelled) == (0, 1)
-            assert stats.upstream_deltas < len(WORDS)
+            wait_until(lambda: stats.running == 0)
+            assert (stats.running, stats.cancelled, stats.completed) == (0, 1, 0)
+            assert stats.upstream_deltas == 1
         else:
             time.sleep(0.2)
-            assert stats.running == 1  # still generating for nobody
-            while stats.running and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert stats.upstream_deltas == len(WORDS)
+            assert (stats.running, stats.cancelled) == (1, 0)  # still generating for nobody
+            src.released.set()
+            wait_until(lambda: stats.running == 0)
+            assert stats.completed == 1 and stats.upstream_deltas == len(WORDS)
 
 
 def test_reconnect_with_last_event_id_resumes_without_loss_or_repeat():
     app = create_relay_app(slow(), drop_after=4, resume_grace=2.0)
-    from streamlab.sse import SSEDecoder
 
     with run_app(app) as running:
         seen, last, connections = [], None, 0
@@ -142,12 +238,13 @@ def test_reconnect_with_last_event_id_resumes_without_loss_or_repeat():
     assert connections >= 5
 
 
-def test_stop_and_feedback_requests_reach_the_running_stream(relay):
-    app, running = relay
-    from streamlab.sse import SSEDecoder
-
+def test_stop_and_feedback_requests_reach_the_running_stream():
+    # The source holds after 3 deltas, so the stream is still running when the
+    # stop arrives however slow the machine is; unstopped, it would complete.
+    src = HeldSource(after=3)
     events = []
     with (
+        run_app(create_relay_app(src)) as running,
         httpx.Client() as client,
         client.stream("GET", running.url + "/events", params={"stream": "s2"}) as r,
     ):
@@ -165,11 +262,11 @@ def test_stop_and_feedback_requests_reach_the_running_stream(relay):
                     )
                 if ev.event == "ack":
                     client.post(running.url + "/streams/s2/stop")
+        assert httpx.post(running.url + "/streams/nope/stop").status_code == 404
     kinds = [e.event for e in events]
     assert "ack" in kinds and kinds[-1] == "done"
     assert events[-1].json()["reason"] == "stopped"
-    assert kinds.count("delta") < len(WORDS)
-    assert httpx.post(running.url + "/streams/nope/stop").status_code == 404
+    assert kinds.count("delta") == 3
 
 
 def test_serves_the_eventsource_page(relay):
