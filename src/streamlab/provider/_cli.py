@@ -87,7 +87,11 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     print("Press Ctrl-C to stop.", flush=True)
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    # SIGINT too, explicitly: a process started in the background by a
+    # non-interactive shell inherits SIGINT as *ignored*, and Python then never
+    # raises KeyboardInterrupt, so Ctrl-C (or a test's SIGINT) would do nothing.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
     try:
         while not done.wait(0.5):
             if not server.running:
