@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from streamlab.checks._helpers import first_out
 from streamlab.checks._report import Report, run_check
 
 __all__ = ["check_decode_chunked", "check_utf8_pieces"]
@@ -111,23 +112,15 @@ def check_utf8_pieces(utf8_pieces: Callable[[Iterable[bytes]], Iterable[str]]) -
 
     def body(r: Report) -> None:
         # Incremental: the first piece comes out before the second chunk is read.
-        taken: list[bytes] = []
-
-        def reads() -> Iterator[bytes]:
-            for chunk in (b"Hello ", b"w\xc3\xb6rld"):
-                taken.append(chunk)
-                yield chunk
-
-        pieces = utf8_pieces(reads())
+        pieces, first, reads = first_out(utf8_pieces, (b"Hello ", b"w\xc3\xb6rld"))
         if pieces is None:
             r.expect(False, "utf8_pieces returned None: yield the text of each chunk")
             return
-        first = next(iter(pieces), None)
         r.expect(
-            first == "Hello " and len(taken) == 1,
+            first == "Hello " and reads == 1,
             "yield each chunk's text as soon as the chunk arrives (use `yield` inside the loop "
             f"over chunks): the first piece should be 'Hello ', before the next chunk is read; "
-            f"got {first!r} after reading {len(taken)} chunk(s)",
+            f"got {first!r} after reading {reads} chunk(s)",
         )
 
         data = TEXT.encode()

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from streamlab.checks._helpers import first_out
 from streamlab.checks._report import Report, run_check
 
 __all__ = [
@@ -325,20 +326,12 @@ def check_parser(parse_events: Callable[[Iterable[bytes]], Iterable[Any]]) -> bo
 
     def body(r: Report) -> None:
         # Incremental: the first event must come out before the next read is taken.
-        taken = []
-
-        def reads():
-            for chunk in (b"data: first\n\n", b"data: second\n\n"):
-                taken.append(chunk)
-                yield chunk
-
-        events = parse_events(reads())
+        events, first, reads = first_out(parse_events, (b"data: first\n\n", b"data: second\n\n"))
         if events is None:
             r.expect(False, "parse_events returned None: yield each event")
             return
-        first = next(iter(events), None)
         r.expect(
-            first is not None and len(taken) == 1,
+            first is not None and reads == 1,
             "yield each event as soon as its blank line has arrived (use `yield` inside the loop "
             "over chunks): yours read the whole stream before giving the first event",
         )

@@ -227,100 +227,27 @@ def retry_cases() -> list[tuple[str, BaseException, bool, str]]:
         return cls(message or f"Error code: {code}", response=response, body=None)
 
     plain = httpx.Request("GET", "http://127.0.0.1/lesson/events")
+    dropped = "peer closed connection without sending complete message body"
+    # One case a line: (description, error, retryable?, why).
+    # fmt: off
     return [
-        (
-            "RateLimitError (429)",
-            status(openai.RateLimitError, 429, {"retry-after": "1"}),
-            True,
-            "a rate limit passes: wait (retry-after) and try again",
-        ),
-        (
-            "InternalServerError (500)",
-            status(openai.InternalServerError, 500),
-            True,
-            "a server error is usually temporary",
-        ),
-        (
-            "InternalServerError (503)",
-            status(openai.InternalServerError, 503),
-            True,
-            "503 means overloaded or restarting: temporary",
-        ),
-        (
-            "APIStatusError (529 overloaded)",
-            status(openai.APIStatusError, 529),
-            True,
-            "every status >= 500 is worth another try",
-        ),
-        (
-            "APIStatusError (408 request timeout)",
-            status(openai.APIStatusError, 408),
-            True,
-            "408 and 409 (lock timeout) are temporary too",
-        ),
-        (
-            "APITimeoutError",
-            openai.APITimeoutError(request=req),
-            True,
-            "a timeout may pass on the next attempt",
-        ),
-        (
-            "APIConnectionError",
-            openai.APIConnectionError(request=req),
-            True,
-            "the network failed, not the request",
-        ),
-        (
-            "httpx.ReadTimeout",
-            httpx.ReadTimeout("timed out", request=plain),
-            True,
-            "httpx.TransportError (timeouts, refused or dropped connections) is the network, not the request",
-        ),
-        (
-            "httpx.RemoteProtocolError (dropped stream)",
-            httpx.RemoteProtocolError(
-                "peer closed connection without sending complete message body", request=plain
-            ),
-            True,
-            "a dropped connection is the network, not the request",
-        ),
-        (
-            "BadRequestError (400)",
-            status(openai.BadRequestError, 400),
-            False,
-            "the same bad request fails the same way: fix the request",
-        ),
-        (
-            "AuthenticationError (401)",
-            status(openai.AuthenticationError, 401),
-            False,
-            "a wrong key stays wrong: fix the key",
-        ),
-        (
-            "NotFoundError (404)",
-            status(openai.NotFoundError, 404),
-            False,
-            "a missing model or endpoint stays missing",
-        ),
-        (
-            "BadRequestError (400) with x-should-retry: true",
-            status(openai.BadRequestError, 400, {"x-should-retry": "true"}),
-            True,
-            "the server's x-should-retry header wins over the status code",
-        ),
-        (
-            "InternalServerError (503) with x-should-retry: false",
-            status(openai.InternalServerError, 503, {"x-should-retry": "false"}),
-            False,
-            "the server's x-should-retry header wins over the status code",
-        ),
-        (
-            "ValueError (a bug in your own code)",
-            ValueError("could not parse the answer"),
-            False,
-            "trying again runs the same bug again",
-        ),
+        ("RateLimitError (429)", status(openai.RateLimitError, 429, {"retry-after": "1"}), True, "a rate limit passes: wait (retry-after) and try again"),
+        ("InternalServerError (500)", status(openai.InternalServerError, 500), True, "a server error is usually temporary"),
+        ("InternalServerError (503)", status(openai.InternalServerError, 503), True, "503 means overloaded or restarting: temporary"),
+        ("APIStatusError (529 overloaded)", status(openai.APIStatusError, 529), True, "every status >= 500 is worth another try"),
+        ("APIStatusError (408 request timeout)", status(openai.APIStatusError, 408), True, "408 and 409 (lock timeout) are temporary too"),
+        ("APITimeoutError", openai.APITimeoutError(request=req), True, "a timeout may pass on the next attempt"),
+        ("APIConnectionError", openai.APIConnectionError(request=req), True, "the network failed, not the request"),
+        ("httpx.ReadTimeout", httpx.ReadTimeout("timed out", request=plain), True, "httpx.TransportError (timeouts, refused or dropped connections) is the network, not the request"),
+        ("httpx.RemoteProtocolError (dropped stream)", httpx.RemoteProtocolError(dropped, request=plain), True, "a dropped connection is the network, not the request"),
+        ("BadRequestError (400)", status(openai.BadRequestError, 400), False, "the same bad request fails the same way: fix the request"),
+        ("AuthenticationError (401)", status(openai.AuthenticationError, 401), False, "a wrong key stays wrong: fix the key"),
+        ("NotFoundError (404)", status(openai.NotFoundError, 404), False, "a missing model or endpoint stays missing"),
+        ("BadRequestError (400) with x-should-retry: true", status(openai.BadRequestError, 400, {"x-should-retry": "true"}), True, "the server's x-should-retry header wins over the status code"),
+        ("InternalServerError (503) with x-should-retry: false", status(openai.InternalServerError, 503, {"x-should-retry": "false"}), False, "the server's x-should-retry header wins over the status code"),
+        ("ValueError (a bug in your own code)", ValueError("could not parse the answer"), False, "trying again runs the same bug again"),
     ]
+    # fmt: on
 
 
 def check_is_retryable(is_retryable: Callable[[BaseException], bool]) -> bool:

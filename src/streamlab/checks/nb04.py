@@ -67,6 +67,25 @@ def _response(status: str, text: str | None = None) -> dict[str, Any]:
     }
 
 
+def _item(out: int, item: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` between ``response.output_item.added`` and ``.done`` of output ``out``."""
+    return [
+        {"type": "response.output_item.added", "output_index": out, "item": item},
+        *events,
+        {"type": "response.output_item.done", "output_index": out, "item": item},
+    ]
+
+
+def _streamed(
+    kind: str, where: dict[str, Any], pieces: list[str], done: dict[str, Any], **extra: Any
+) -> list[dict[str, Any]]:
+    """``{kind}.delta`` events, one a piece, then ``{kind}.done``; each names ``where`` it goes."""
+    return [
+        *({"type": f"{kind}.delta", **where, "delta": piece, **extra} for piece in pieces),
+        {"type": f"{kind}.done", **where, **done},
+    ]
+
+
 def responses_events(deltas: list[str], *, extras: str = "") -> list[Any]:
     """A Responses event stream (SDK objects) whose output text is ``"".join(deltas)``.
 
@@ -84,27 +103,16 @@ def responses_events(deltas: list[str], *, extras: str = "") -> list[Any]:
     out = 0
     if "reasoning" in extras:
         rs = {"id": "rs_0001", "type": "reasoning", "summary": []}
-        raw.append({"type": "response.output_item.added", "output_index": out, "item": rs})
-        for piece in ["Thinking about ", "the question."]:
-            raw.append(
-                {
-                    "type": "response.reasoning_summary_text.delta",
-                    "item_id": "rs_0001",
-                    "output_index": out,
-                    "summary_index": 0,
-                    "delta": piece,
-                }
-            )
-        raw.append(
-            {
-                "type": "response.reasoning_summary_text.done",
-                "item_id": "rs_0001",
-                "output_index": out,
-                "summary_index": 0,
-                "text": "Thinking about the question.",
-            }
+        raw += _item(
+            out,
+            rs,
+            _streamed(
+                "response.reasoning_summary_text",
+                {"item_id": "rs_0001", "output_index": out, "summary_index": 0},
+                ["Thinking about ", "the question."],
+                {"text": "Thinking about the question."},
+            ),
         )
-        raw.append({"type": "response.output_item.done", "output_index": out, "item": rs})
         out += 1
     if "tool" in extras:
         fc = {
@@ -114,25 +122,16 @@ def responses_events(deltas: list[str], *, extras: str = "") -> list[Any]:
             "name": "get_weather",
             "arguments": "",
         }
-        raw.append({"type": "response.output_item.added", "output_index": out, "item": fc})
-        for piece in ['{"city": ', '"Paris"}']:
-            raw.append(
-                {
-                    "type": "response.function_call_arguments.delta",
-                    "item_id": "fc_0001",
-                    "output_index": out,
-                    "delta": piece,
-                }
-            )
-        raw.append(
-            {
-                "type": "response.function_call_arguments.done",
-                "item_id": "fc_0001",
-                "output_index": out,
-                "arguments": '{"city": "Paris"}',
-            }
+        raw += _item(
+            out,
+            fc,
+            _streamed(
+                "response.function_call_arguments",
+                {"item_id": "fc_0001", "output_index": out},
+                ['{"city": ', '"Paris"}'],
+                {"arguments": '{"city": "Paris"}'},
+            ),
         )
-        raw.append({"type": "response.output_item.done", "output_index": out, "item": fc})
         out += 1
     msg = {
         "id": _ITEM,
@@ -141,65 +140,36 @@ def responses_events(deltas: list[str], *, extras: str = "") -> list[Any]:
         "status": "in_progress",
         "content": [],
     }
-    where = {"item_id": _ITEM, "output_index": out}
-    raw.append({"type": "response.output_item.added", "output_index": out, "item": msg})
-    raw.append(
+    at = {"item_id": _ITEM, "output_index": out, "content_index": 0}
+    content = [
         {
             "type": "response.content_part.added",
-            **where,
-            "content_index": 0,
+            **at,
             "part": {"type": "output_text", "text": "", "annotations": []},
-        }
-    )
-    for d in deltas:
-        raw.append(
-            {
-                "type": "response.output_text.delta",
-                **where,
-                "content_index": 0,
-                "delta": d,
-                "logprobs": [],
-            }
-        )
-    raw.append(
-        {
-            "type": "response.output_text.done",
-            **where,
-            "content_index": 0,
-            "text": text,
-            "logprobs": [],
-        }
-    )
-    raw.append(
+        },
+        *_streamed("response.output_text", at, deltas, {"text": text, "logprobs": []}, logprobs=[]),
         {
             "type": "response.content_part.done",
-            **where,
-            "content_index": 0,
+            **at,
             "part": {"type": "output_text", "text": text, "annotations": []},
-        }
-    )
+        },
+    ]
     if "refusal" in extras:
-        raw.append(
+        at = {**at, "content_index": 1}
+        content.append(
             {
                 "type": "response.content_part.added",
-                **where,
-                "content_index": 1,
+                **at,
                 "part": {"type": "refusal", "refusal": ""},
             }
         )
-        for piece in ["I can't ", "help with that."]:
-            raw.append(
-                {"type": "response.refusal.delta", **where, "content_index": 1, "delta": piece}
-            )
-        raw.append(
-            {
-                "type": "response.refusal.done",
-                **where,
-                "content_index": 1,
-                "refusal": "I can't help with that.",
-            }
+        content += _streamed(
+            "response.refusal",
+            at,
+            ["I can't ", "help with that."],
+            {"refusal": "I can't help with that."},
         )
-    raw.append({"type": "response.output_item.done", "output_index": out, "item": msg})
+    raw += _item(out, msg, content)
     raw.append({"type": "response.completed", "response": _response("completed", text)})
     for n, event in enumerate(raw):
         event["sequence_number"] = n

@@ -43,114 +43,101 @@ def _chunk(delta: dict[str, Any] | None, finish: str | None = None, *, usage: bo
     return ChatCompletionChunk.construct(**body)
 
 
+_MESSAGE = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "model": "m",
+    "content": [],
+    "stop_reason": None,
+    "stop_sequence": None,
+    "usage": {"input_tokens": 3, "output_tokens": 1},
+}
+
+
+def _event(type_: str, **fields: Any) -> Any:
+    """A Responses or Anthropic stream event of ``type_``, built as its SDK builds it."""
+    from anthropic import types as a
+    from openai.types import responses as r
+
+    cls = {
+        "response.created": r.ResponseCreatedEvent,
+        "response.output_text.delta": r.ResponseTextDeltaEvent,
+        "response.output_text.done": r.ResponseTextDoneEvent,
+        "response.completed": r.ResponseCompletedEvent,
+        "response.incomplete": r.ResponseIncompleteEvent,
+        "message_start": a.RawMessageStartEvent,
+        "content_block_start": a.RawContentBlockStartEvent,
+        "content_block_delta": a.RawContentBlockDeltaEvent,
+        "content_block_stop": a.RawContentBlockStopEvent,
+        "message_delta": a.RawMessageDeltaEvent,
+        "message_stop": a.RawMessageStopEvent,
+    }[type_]
+    return cls.construct(type=type_, **fields)
+
+
+def _a_delta(delta: dict[str, Any]) -> Any:
+    return _event("content_block_delta", index=0, delta=delta)
+
+
+def _a_stop(reason: str, output_tokens: int) -> Any:
+    return _event(
+        "message_delta",
+        delta={"stop_reason": reason, "stop_sequence": None},
+        usage={"output_tokens": output_tokens},
+    )
+
+
+_A_START = {"index": 0, "content_block": {"type": "text", "text": ""}}
+_TEXT_IDS = {"item_id": "msg_1", "output_index": 0, "content_index": 0, "logprobs": []}
+
+
 def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
     """``(description, SDK event, text it carries, how the answer finished)`` for each case."""
-    from anthropic.types import (
-        RawContentBlockDeltaEvent,
-        RawContentBlockStartEvent,
-        RawContentBlockStopEvent,
-        RawMessageDeltaEvent,
-        RawMessageStartEvent,
-        RawMessageStopEvent,
-    )
-    from openai.types.responses import (
-        ResponseCompletedEvent,
-        ResponseCreatedEvent,
-        ResponseIncompleteEvent,
-        ResponseTextDeltaEvent,
-        ResponseTextDoneEvent,
-    )
-
-    text_ids = {"item_id": "msg_1", "output_index": 0, "content_index": 0, "logprobs": []}
-    message = {
-        "id": "msg_1",
-        "type": "message",
-        "role": "assistant",
-        "model": "m",
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 3, "output_tokens": 1},
-    }
-
-    def a_delta(delta: dict[str, Any]) -> Any:
-        return RawContentBlockDeltaEvent.construct(
-            **{"type": "content_block_delta", "index": 0, "delta": delta}
-        )
-
-    def a_stop(reason: str) -> Any:
-        return RawMessageDeltaEvent.construct(
-            **{
-                "type": "message_delta",
-                "delta": {"stop_reason": reason, "stop_sequence": None},
-                "usage": {"output_tokens": 5},
-            }
-        )
-
     return [
         # OpenAI Responses
         (
             "a Responses response.created event",
-            ResponseCreatedEvent.construct(
-                **{
-                    "type": "response.created",
-                    "sequence_number": 0,
-                    "response": {**_RESPONSE, "status": "in_progress"},
-                }
+            _event(
+                "response.created",
+                sequence_number=0,
+                response={**_RESPONSE, "status": "in_progress"},
             ),
             None,
             None,
         ),
         (
             "a Responses response.output_text.delta event",
-            ResponseTextDeltaEvent.construct(
-                **{
-                    "type": "response.output_text.delta",
-                    "sequence_number": 4,
-                    "delta": "Hel",
-                    **text_ids,
-                }
-            ),
+            _event("response.output_text.delta", sequence_number=4, delta="Hel", **_TEXT_IDS),
             "Hel",
             None,
         ),
         (
             "a Responses response.output_text.done event (it repeats the whole text)",
-            ResponseTextDoneEvent.construct(
-                **{
-                    "type": "response.output_text.done",
-                    "sequence_number": 9,
-                    "text": "Hello",
-                    **text_ids,
-                }
-            ),
+            _event("response.output_text.done", sequence_number=9, text="Hello", **_TEXT_IDS),
             None,
             None,
         ),
         (
             "a Responses response.completed event",
-            ResponseCompletedEvent.construct(
-                **{
-                    "type": "response.completed",
-                    "sequence_number": 12,
-                    "response": {**_RESPONSE, "status": "completed"},
-                }
+            _event(
+                "response.completed",
+                sequence_number=12,
+                response={**_RESPONSE, "status": "completed"},
             ),
             None,
             "stop",
         ),
         (
             "a Responses response.incomplete event (max_output_tokens reached)",
-            ResponseIncompleteEvent.construct(
-                **{
-                    "type": "response.incomplete",
-                    "sequence_number": 12,
-                    "response": {
-                        **_RESPONSE,
-                        "status": "incomplete",
-                        "incomplete_details": {"reason": "max_output_tokens"},
-                    },
-                }
+            _event(
+                "response.incomplete",
+                sequence_number=12,
+                response={
+                    **_RESPONSE,
+                    "status": "incomplete",
+                    "incomplete_details": {"reason": "max_output_tokens"},
+                },
             ),
             None,
             "length",
@@ -169,50 +156,44 @@ def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
         # Anthropic Messages
         (
             "an Anthropic message_start event",
-            RawMessageStartEvent.construct(**{"type": "message_start", "message": message}),
+            _event("message_start", message={**_MESSAGE}),
             None,
             None,
         ),
         (
             "an Anthropic content_block_start event",
-            RawContentBlockStartEvent.construct(
-                **{
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                }
-            ),
+            _event("content_block_start", **_A_START),
             None,
             None,
         ),
-        ("an Anthropic text_delta", a_delta({"type": "text_delta", "text": " wor"}), " wor", None),
+        ("an Anthropic text_delta", _a_delta({"type": "text_delta", "text": " wor"}), " wor", None),
         (
             "an Anthropic input_json_delta (tool-use arguments, not answer text)",
-            a_delta({"type": "input_json_delta", "partial_json": '{"city": "Par'}),
+            _a_delta({"type": "input_json_delta", "partial_json": '{"city": "Par'}),
             None,
             None,
         ),
         (
             "an Anthropic content_block_stop event",
-            RawContentBlockStopEvent.construct(**{"type": "content_block_stop", "index": 0}),
+            _event("content_block_stop", index=0),
             None,
             None,
         ),
         (
             "an Anthropic message_delta with stop_reason 'end_turn'",
-            a_stop("end_turn"),
+            _a_stop("end_turn", 5),
             None,
             "stop",
         ),
         (
             "an Anthropic message_delta with stop_reason 'max_tokens'",
-            a_stop("max_tokens"),
+            _a_stop("max_tokens", 5),
             None,
             "length",
         ),
         (
             "an Anthropic message_stop event",
-            RawMessageStopEvent.construct(**{"type": "message_stop"}),
+            _event("message_stop"),
             None,
             None,
         ),
@@ -251,23 +232,6 @@ def check_finish_of(finish_of: Callable[[Any], str | None]) -> bool:
 
 def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
     """Whole streams, one per provider shape: ``name -> (events, the final result they describe)``."""
-    from anthropic.types import (
-        RawContentBlockDeltaEvent,
-        RawContentBlockStartEvent,
-        RawContentBlockStopEvent,
-        RawMessageDeltaEvent,
-        RawMessageStartEvent,
-        RawMessageStopEvent,
-    )
-    from openai.types.responses import (
-        ResponseCompletedEvent,
-        ResponseCreatedEvent,
-        ResponseIncompleteEvent,
-        ResponseTextDeltaEvent,
-        ResponseTextDoneEvent,
-    )
-
-    ids = {"item_id": "msg_1", "output_index": 0, "content_index": 0, "logprobs": []}
     usage = {
         "input_tokens": 4,
         "input_tokens_details": {"cached_tokens": 0},
@@ -277,51 +241,35 @@ def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
     }
 
     def r_delta(n: int, text: str) -> Any:
-        return ResponseTextDeltaEvent.construct(
-            **{"type": "response.output_text.delta", "sequence_number": n, "delta": text, **ids}
-        )
+        return _event("response.output_text.delta", sequence_number=n, delta=text, **_TEXT_IDS)
 
+    created = _event(
+        "response.created", sequence_number=0, response={**_RESPONSE, "status": "in_progress"}
+    )
     responses = [
-        ResponseCreatedEvent.construct(
-            **{
-                "type": "response.created",
-                "sequence_number": 0,
-                "response": {**_RESPONSE, "status": "in_progress"},
-            }
-        ),
+        created,
         r_delta(1, "Hel"),
         r_delta(2, "lo"),
         r_delta(3, " there"),
-        ResponseTextDoneEvent.construct(
-            **{
-                "type": "response.output_text.done",
-                "sequence_number": 4,
-                "text": "Hello there",
-                **ids,
-            }
-        ),
-        ResponseCompletedEvent.construct(
-            **{
-                "type": "response.completed",
-                "sequence_number": 5,
-                "response": {**_RESPONSE, "status": "completed", "usage": usage},
-            }
+        _event("response.output_text.done", sequence_number=4, text="Hello there", **_TEXT_IDS),
+        _event(
+            "response.completed",
+            sequence_number=5,
+            response={**_RESPONSE, "status": "completed", "usage": usage},
         ),
     ]
     cut = [
-        responses[0],
+        created,
         r_delta(1, "Hel"),
-        ResponseIncompleteEvent.construct(
-            **{
-                "type": "response.incomplete",
-                "sequence_number": 2,
-                "response": {
-                    **_RESPONSE,
-                    "status": "incomplete",
-                    "incomplete_details": {"reason": "max_output_tokens"},
-                    "usage": {**usage, "output_tokens": 1, "total_tokens": 5},
-                },
-            }
+        _event(
+            "response.incomplete",
+            sequence_number=2,
+            response={
+                **_RESPONSE,
+                "status": "incomplete",
+                "incomplete_details": {"reason": "max_output_tokens"},
+                "usage": {**usage, "output_tokens": 1, "total_tokens": 5},
+            },
         ),
     ]
     chat = [
@@ -331,46 +279,14 @@ def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
         _chunk({}, "length"),
         _chunk(None, usage=True),  # completion_tokens=5
     ]
-    message = {
-        "id": "msg_1",
-        "type": "message",
-        "role": "assistant",
-        "model": "m",
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 3, "output_tokens": 1},
-    }
-
-    def a_delta(text: str) -> Any:
-        return RawContentBlockDeltaEvent.construct(
-            **{
-                "type": "content_block_delta",
-                "index": 0,
-                "delta": {"type": "text_delta", "text": text},
-            }
-        )
-
     anthropic = [
-        RawMessageStartEvent.construct(**{"type": "message_start", "message": message}),
-        RawContentBlockStartEvent.construct(
-            **{
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            }
-        ),
-        a_delta("Good"),
-        a_delta(" day"),
-        RawContentBlockStopEvent.construct(**{"type": "content_block_stop", "index": 0}),
-        RawMessageDeltaEvent.construct(
-            **{
-                "type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                "usage": {"output_tokens": 4},
-            }
-        ),
-        RawMessageStopEvent.construct(**{"type": "message_stop"}),
+        _event("message_start", message={**_MESSAGE}),
+        _event("content_block_start", **_A_START),
+        _a_delta({"type": "text_delta", "text": "Good"}),
+        _a_delta({"type": "text_delta", "text": " day"}),
+        _event("content_block_stop", index=0),
+        _a_stop("end_turn", 4),
+        _event("message_stop"),
     ]
     return {
         "OpenAI Responses": (
