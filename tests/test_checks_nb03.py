@@ -6,6 +6,7 @@ import httpx
 import openai
 import pytest
 from _notebooks import load_solutions
+from _support import assert_pending
 
 from streamlab.checks import nb03
 
@@ -22,16 +23,7 @@ def test_solutions_pass(sol, capsys):
 
 
 def test_unattempted_is_pending_not_wrong(capsys):
-    def read_all(connect, max_retries=3):
-        raise NotImplementedError
-
-    def is_retryable(error):
-        raise NotImplementedError
-
-    assert not nb03.check_read_all(read_all)
-    assert not nb03.check_is_retryable(is_retryable)
-    out = capsys.readouterr().out
-    assert out.count("⏳") == 2 and "❌" not in out
+    assert_pending(capsys, nb03.check_read_all, nb03.check_is_retryable)
 
 
 def _loop(connect, max_retries, *, resume=True, dedup=True, limit=True, reset=True):

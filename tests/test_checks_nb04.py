@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from _notebooks import load_solutions
+from _support import assert_pending
 
 from streamlab.checks import nb04
 
@@ -15,16 +16,7 @@ def test_solutions_pass(capsys):
 
 
 def test_unattempted_is_pending_not_wrong(capsys):
-    def accumulate(events):
-        raise NotImplementedError
-
-    def accumulate_chat(chunks):
-        raise NotImplementedError
-
-    assert not nb04.check_accumulate(accumulate)
-    assert not nb04.check_accumulate_chat(accumulate_chat)
-    out = capsys.readouterr().out
-    assert out.count("⏳") == 2 and "❌" not in out
+    assert_pending(capsys, nb04.check_accumulate, nb04.check_accumulate_chat)
 
 
 def test_any_event_with_a_delta_is_not_answer_text(capsys):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import websockets
 from _notebooks import load_solutions
+from _support import assert_explains
 
 from streamlab.checks.nb08 import TRANSPORT_SITUATIONS, check_stop_after, check_transport_choices
 
@@ -23,38 +25,36 @@ def test_stop_check_accepts_the_solution(capsys):
     assert "✅" in capsys.readouterr().out
 
 
-async def _returns_without_waiting_for_done(ws_url, prompt, n):
-    deltas = []
-    async with await _generate(ws_url, prompt) as ws:
-        async for raw in ws:
-            msg = json.loads(raw)
-            if msg["type"] == "delta":
-                deltas.append(msg["text"])
-                if len(deltas) == n:
-                    await ws.send(json.dumps({"type": "stop"}))
-                    return "".join(deltas), None
+def _reader(*, sends_stop: bool):
+    """A wrong ``stop_after``: it sends the stop after ``n`` deltas and returns without
+    waiting for the 'done' message, or it never sends the stop at all."""
+
+    async def stop_after(ws_url, prompt, n):
+        deltas = []
+        async with await _generate(ws_url, prompt) as ws:
+            async for raw in ws:
+                msg = json.loads(raw)
+                if msg["type"] == "delta":
+                    deltas.append(msg["text"])
+                    if sends_stop and len(deltas) == n:
+                        await ws.send(json.dumps({"type": "stop"}))
+                        return "".join(deltas), None
+                elif msg["type"] == "done":
+                    return "".join(deltas), msg["reason"]
+
+    return stop_after
 
 
-async def _never_stops(ws_url, prompt, n):
-    deltas = []
-    async with await _generate(ws_url, prompt) as ws:
-        async for raw in ws:
-            msg = json.loads(raw)
-            if msg["type"] == "delta":
-                deltas.append(msg["text"])
-            elif msg["type"] == "done":
-                return "".join(deltas), msg["reason"]
-
-
-def test_stop_check_explains_returning_before_done(capsys):
-    assert not check_stop_after(_returns_without_waiting_for_done)
-    out = capsys.readouterr().out
-    assert "❌" in out and "keep reading until that 'done' message" in out
-
-
-def test_stop_check_explains_a_stop_never_sent(capsys):
-    assert not check_stop_after(_never_stops)
-    assert "the answer ran to its end" in capsys.readouterr().out
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (_reader(sends_stop=True), ["❌", "keep reading until that 'done' message"]),
+        (_reader(sends_stop=False), ["the answer ran to its end"]),
+    ],
+    ids=["returns-before-done", "never-stops"],
+)
+def test_stop_check_explains_typical_mistakes(capsys, answer, says):
+    assert_explains(capsys, check_stop_after, answer, *says)
 
 
 def test_stop_check_waits_for_an_attempt(capsys):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from _notebooks import load_solutions
+from _support import assert_explains
 
 from streamlab.checks.nb09 import check_sse_headers, check_with_keepalive
 
@@ -16,22 +18,24 @@ def test_headers_check_accepts_the_solution(capsys):
     assert "✅" in capsys.readouterr().out
 
 
-def test_headers_check_explains_bare_headers(capsys):
-    assert not check_sse_headers(lambda: {"Content-Type": "text/event-stream"})
-    out = capsys.readouterr().out
-    assert "❌" in out and "X-Accel-Buffering" in out and "no-transform" in out
+_WRONG_TYPE_AND_LENGTH = {
+    "Content-Type": "text/plain",
+    "Cache-Control": "no-cache, no-transform",
+    "X-Accel-Buffering": "no",
+    "Content-Length": "100",
+}
 
 
-def test_headers_check_explains_a_wrong_content_type_and_a_length(capsys):
-    headers = {
-        "Content-Type": "text/plain",
-        "Cache-Control": "no-cache, no-transform",
-        "X-Accel-Buffering": "no",
-        "Content-Length": "100",
-    }
-    assert not check_sse_headers(lambda: headers)
-    out = capsys.readouterr().out
-    assert "EventSource refuses" in out and "drop Content-Length" in out
+@pytest.mark.parametrize(
+    ("headers", "says"),
+    [
+        ({"Content-Type": "text/event-stream"}, ["❌", "X-Accel-Buffering", "no-transform"]),
+        (_WRONG_TYPE_AND_LENGTH, ["EventSource refuses", "drop Content-Length"]),
+    ],
+    ids=["bare", "wrong-type-and-length"],
+)
+def test_headers_check_explains_typical_mistakes(capsys, headers, says):
+    assert_explains(capsys, check_sse_headers, lambda: headers, *says)
 
 
 def test_headers_check_waits_for_an_attempt(capsys):
@@ -87,17 +91,14 @@ async def _no_blank_line(frames, interval):
         yield b": keep-alive\n" if chunk.startswith(b":") else chunk
 
 
-def test_keepalive_check_explains_wait_for_cancelling_the_source(capsys):
-    assert not check_with_keepalive(_wait_for_version)
-    out = capsys.readouterr().out
-    assert "cancelled the source" in out and "asyncio.wait(" in out
-
-
-def test_keepalive_check_explains_comments_sent_while_frames_flow(capsys):
-    assert not check_with_keepalive(_timer_version)
-    assert "although frames came every" in capsys.readouterr().out
-
-
-def test_keepalive_check_explains_a_comment_without_its_blank_line(capsys):
-    assert not check_with_keepalive(_no_blank_line)
-    assert "ends with a blank line" in capsys.readouterr().out
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (_wait_for_version, ["cancelled the source", "asyncio.wait("]),
+        (_timer_version, ["although frames came every"]),
+        (_no_blank_line, ["ends with a blank line"]),
+    ],
+    ids=["wait-for-cancels-the-source", "comments-while-frames-flow", "no-blank-line"],
+)
+def test_keepalive_check_explains_typical_mistakes(capsys, answer, says):
+    assert_explains(capsys, check_with_keepalive, answer, *says)
