@@ -45,7 +45,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamlab import sse as sse_module
 from streamlab.sse import (
     ServerSentEvent,
     SSEDecoder,
@@ -56,6 +55,7 @@ from streamlab.sse import (
     encode,
     encode_event,
 )
+from streamlab.sse import _decoder as decoder_module
 
 Ev = ServerSentEvent
 
@@ -648,12 +648,12 @@ def test_httpx_sse_deviations_are_real() -> None:
 @contextlib.contextmanager
 def fast_paths(enabled: bool) -> Iterator[None]:
     """Switch the decoder's fast paths off, as on an interpreter refusing the class switch."""
-    saved = sse_module._FAST
-    sse_module._FAST = enabled
+    saved = decoder_module._FAST
+    decoder_module._FAST = enabled
     try:
         yield
     finally:
-        sse_module._FAST = saved
+        decoder_module._FAST = saved
 
 
 @settings(max_examples=300, deadline=None)
@@ -665,7 +665,7 @@ def test_per_line_rules_alone_match_the_reference(stream: bytes, cuts: list) -> 
 
 
 def test_fast_paths_are_on_here() -> None:
-    assert sse_module._FAST, "the class switch failed: the decoder runs at half speed"
+    assert decoder_module._FAST, "the class switch failed: the decoder runs at half speed"
 
 
 @pytest.mark.parametrize("fast", [True, False])
