@@ -14,9 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from packaging.requirements import Requirement
-
 from _support import ROOT, free_port
+from packaging.requirements import Requirement
 
 try:
     import tomllib

@@ -7,7 +7,6 @@ import json
 import re
 
 import pytest
-
 from _support import ROOT
 
 # JupyterLab writes .ipynb_checkpoints/ copies beside opened notebooks: not ours.
