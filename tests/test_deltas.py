@@ -8,31 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 import anthropic
 import openai
 import pytest
+from _streams import PROMPT, wait_for
 
 from streamlab.deltas import StreamError, atext_deltas, delta_text, text_deltas
 
-PROMPT = "Explain server-sent events in three sentences."
-SLOW = {"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "50"}
+# 1,000 tokens at 50/s: 20 s, so the stream is still going when the test leaves it.
+SLOW = {
+    "x-streamlab-ttft-ms": "0",
+    "x-streamlab-tokens-per-second": "50",
+    "x-streamlab-tokens": "1000",
+}
 
 
 @pytest.fixture
 def server(local_server):
     """The session's zero-delay local provider (tests/conftest.py)."""
     return local_server
-
-
-def wait_for(predicate, timeout=5.0):
-    """Poll a condition that another thread (the server) makes true."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
 
 
 # -- shapes, as raw dicts -----------------------------------------------------

@@ -12,13 +12,12 @@ import time
 
 import matplotlib
 import pytest
+from _streams import PROMPT, wait_for
 
 from streamlab.deltas import StreamError
 from streamlab.widgets import Comparison, StreamResult, StreamView, compare, plot_timeline
 
 matplotlib.use("Agg")
-
-PROMPT = "Explain server-sent events in three sentences."
 
 
 def paced(deltas, per_second):
@@ -40,12 +39,18 @@ def record_body_sets(pane):
     return times
 
 
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.01)
+def record_draws(pane):
+    """(time, status) of every counted redraw, as the pane decided it (before rendering)."""
+    draws: list[tuple[float, str]] = []
+    draw = pane._draw
+
+    def spy(now, *, count=True):
+        if count:
+            draws.append((now, pane.status))
+        draw(now, count=count)
+
+    pane._draw = spy
+    return draws
 
 
 # -- feeding ---------------------------------------------------------------------
@@ -61,7 +66,7 @@ def test_run_shows_every_delta_in_order_and_the_buffered_pane_at_the_end():
     assert view.ttft is not None and view.total is not None and view.ttft <= view.total
     b = view.buffered
     assert (b.text, b.status, b.tokens) == (view.text, "done", len(deltas))
-    assert b.ttft == pytest.approx(b.total, abs=0.01)  # all at once, at the end
+    assert view.total <= b.ttft <= b.total  # all at once, after the stream ended
     assert "&lt;b&gt;not markup&lt;/b&gt;" in view.streamed.body.value  # plain text is escaped
     assert result.timeline[-1] == (pytest.approx(result.timeline[-1][0]), len(view.text))
     assert view.stop_button.disabled
@@ -132,32 +137,36 @@ def test_redraws_stay_under_max_fps_at_a_high_token_rate():
     deltas = [f"w{i} " for i in range(1500)]  # 1,500 tokens at 3,000/s: 0.5 s
     view = StreamView(max_fps=30)
     sets = record_body_sets(view.streamed)
+    draws = record_draws(view.streamed)
     view.run(paced(deltas, 3000))
     assert view.text == "".join(deltas)
-    assert len(sets) == view.redraws
-    # At most one redraw per 1/30 s, plus the first-token and the final redraws.
-    gaps = [b - a for a, b in zip(sets[1:-1], sets[2:-1], strict=False)]
-    # 10 ms slack: the observed times include rendering, which varies under load.
-    assert all(g >= 1 / 30 - 0.01 for g in gaps), min(gaps)
+    assert len(sets) == len(draws) == view.redraws  # each redraw sends one body value
+    # While streaming (from the first-token redraw on) at most one redraw per
+    # 1/30 s. Measured at the redraw decisions, not when the value was set:
+    # rendering time varies under load and would blur the gaps either way.
+    streaming = [t for t, status in draws if status == "streaming"]
+    gaps = [b - a for a, b in zip(streaming, streaming[1:], strict=False)]
+    assert len(gaps) > 3, draws
+    assert min(gaps) >= 1 / 30, min(gaps)
     duration = sets[-1] - sets[0]
     assert view.redraws <= 30 * duration + 3
 
 
 def test_pending_text_is_drawn_when_the_stream_pauses():
-    view = StreamView(max_fps=2)
+    view = StreamView(max_fps=1)  # one redraw a second: a wide margin for a loaded machine
     view.push("first")  # drawn at once (first token)
-    view.push(" second")  # within 1/2 s: held back
+    view.push(" second")  # within 1 s: held back
     assert "second" not in view.streamed.body.value
-    wait_for(lambda: "second" in view.streamed.body.value, timeout=2)  # the ticker flushed it
+    wait_for(lambda: "second" in view.streamed.body.value)  # the ticker flushed it
     view.finish()
-    wait_for(lambda: view._ticker is None, timeout=2)  # the timer thread ends with the run
+    wait_for(lambda: view._ticker is None)  # the timer thread ends with the run
 
 
 def test_waiting_clock_ticks_before_the_first_token():
     view = StreamView()
     view.streamed.begin()
     first = view.streamed.stats.value
-    wait_for(lambda: view.streamed.stats.value != first, timeout=2)
+    wait_for(lambda: view.streamed.stats.value != first)
     assert "waiting for the first token" in view.streamed.body.value
     view.streamed.finish()
 
@@ -177,10 +186,14 @@ def test_stop_from_another_thread_ends_a_sync_run_and_closes_the_source():
         finally:
             closed.set()
 
-    threading.Timer(0.1, view.stop).start()
+    def stop_after_three_tokens():  # not a timer: run() may start late on a busy machine
+        wait_for(lambda: view.tokens >= 3)
+        view.stop()
+
+    threading.Thread(target=stop_after_three_tokens, daemon=True).start()
     result = view.run(source())
     assert result.status == "stopped" and closed.is_set()
-    assert 0 < view.tokens < 10_000 and view.text == "".join(f"{i} " for i in range(view.tokens))
+    assert 3 <= view.tokens < 10_000 and view.text == "".join(f"{i} " for i in range(view.tokens))
     assert "stopped after" in view.streamed.body.value
     assert view.buffered.status == "stopped" and view.buffered.text == ""
     assert "shows nothing until it completes" in view.buffered.body.value
@@ -188,18 +201,20 @@ def test_stop_from_another_thread_ends_a_sync_run_and_closes_the_source():
 
 async def test_stop_cancels_a_background_task_while_it_awaits():
     closed = asyncio.Event()
+    waiting = asyncio.Event()
     view = StreamView()
 
     async def source():
         try:
             yield "hello "
+            waiting.set()  # the view took "hello " and asked for more
             await asyncio.sleep(30)  # stuck waiting for the network
             yield "never"
         finally:
             closed.set()
 
     task = view.start(source)
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(waiting.wait(), 5)
     assert view.text == "hello "
     view.stop_button.click()  # what the Stop button does in the browser
     result = await asyncio.wait_for(task, 2)
@@ -272,6 +287,22 @@ async def test_error_can_be_returned_instead_of_raised():
 
 SLOW = {"x-streamlab-ttft-ms": "50", "x-streamlab-tokens-per-second": "200"}
 FAST = {"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "0"}
+# The local provider sends a buffered answer only once all of it is generated:
+# 61 tokens at 40/s, the last one 1.5 s after the request arrived. The first
+# streamed token is sent at once.
+TOKENS, RATE = 61, 40
+GENERATION = (TOKENS - 1) / RATE
+PACED = {
+    "x-streamlab-ttft-ms": "0",
+    "x-streamlab-tokens-per-second": str(RATE),
+    "x-streamlab-tokens": str(TOKENS),
+}
+# Long enough (50 s) that no stop or disconnect in a test can come too late.
+ENDLESS = {
+    "x-streamlab-ttft-ms": "0",
+    "x-streamlab-tokens-per-second": "20",
+    "x-streamlab-tokens": "1000",
+}
 
 
 @pytest.fixture(scope="module")
@@ -286,11 +317,17 @@ def warm(local_server):
 
 @pytest.mark.parametrize("api", ["responses", "chat", "anthropic"])
 def test_compare_sends_both_requests_and_keeps_both_results(warm, api):
-    cmp = compare(PROMPT, provider=warm, api=api, extra_headers=SLOW, display=False)
+    cmp = compare(PROMPT, provider=warm, api=api, extra_headers=PACED, display=False)
     assert isinstance(cmp, Comparison) and cmp.done
     s, b = cmp.streamed, cmp.buffered
     assert (s.status, b.status) == ("done", "done")
     assert s.text == b.text and len(s.text) > 50
+    # Causal, not a race: the server cannot finish generating (and so cannot
+    # send the buffered answer, or the end of the stream) before GENERATION.
+    # Streamed text shown earlier was shown while the answer was being
+    # generated; a compare() that buffered the streamed side could not do it.
+    assert b.ttft >= GENERATION - 0.005  # (5 ms: the server's and our clocks' granularity)
+    assert s.ttft < GENERATION
     assert s.ttft < b.ttft  # the point of the whole course
     assert b.tokens > 0 and s.tokens > 5
     assert "first text after" in repr(cmp)
@@ -305,8 +342,7 @@ async def test_compare_in_a_running_loop_returns_at_once_and_can_be_awaited(loca
 
 async def test_compare_stop_closes_both_requests_at_the_provider(local_server):
     before = local_server.stats["cancelled"]
-    slow = {"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "20"}
-    cmp = compare(PROMPT, provider=local_server, extra_headers=slow, display=False)
+    cmp = compare(PROMPT, provider=local_server, extra_headers=ENDLESS, display=False)
     while cmp.view.tokens < 2:
         await asyncio.sleep(0.02)
     cmp.stop()

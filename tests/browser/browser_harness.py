@@ -377,13 +377,13 @@ class LabNotebook:
         return path
 
 
-# -- fixtures (import them into a test module: `from browser_harness import ...`) --
+# -- fixtures (tests/browser/conftest.py registers them for this folder) --------
 #
-# Imported fixtures are registered once per importing module, so two modules
-# would mean two JupyterLabs and two Playwrights, and a second sync
-# Playwright cannot start while one runs in the same thread. The fixtures
-# therefore share one of each per process (per xdist worker), counted, and
-# the last user closes them.
+# Imported into a test module, fixtures are registered once per importing
+# module, so two modules would mean two JupyterLabs and two Playwrights, and
+# a second sync Playwright cannot start while one runs in the same thread.
+# The fixtures therefore share one of each per process (per xdist worker),
+# counted, and the last user closes them, however they are registered.
 
 
 class _Shared:

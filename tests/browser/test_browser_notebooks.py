@@ -11,14 +11,7 @@ show their traceback. The notebooks are globbed at collection time.
 from __future__ import annotations
 
 import pytest
-from browser_harness import (  # noqa: F401 - fixtures
-    ROOT,
-    LabNotebook,
-    _browser_session,
-    chromium,
-    lab_page,
-    lab_server,
-)
+from browser_harness import ROOT, LabNotebook
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +25,7 @@ TIMEOUT = 90  # seconds per notebook: each must run offline in under 30 s
     "relpath",
     NOTEBOOKS or [pytest.param(None, id="no-notebooks")],
 )
-def test_notebook_runs_without_errors_in_jupyterlab(relpath, lab_server, lab_page):  # noqa: F811
+def test_notebook_runs_without_errors_in_jupyterlab(relpath, lab_server, lab_page):
     if relpath is None:
         pytest.fail("no course notebooks found: expected notebooks/NN-name.ipynb", pytrace=False)
     nb = LabNotebook(lab_page, lab_server, relpath).open()

@@ -12,14 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_harness import (  # noqa: F401 - fixtures
-    ARTIFACTS,
-    LabNotebook,
-    _browser_session,
-    chromium,
-    lab_page,
-    lab_server,
-)
+from browser_harness import ARTIFACTS, LabNotebook
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +29,7 @@ _PANES_JS = """
 """
 
 
-def test_streamed_pane_grows_before_the_buffered_pane_fills(lab_server, lab_page):  # noqa: F811
+def test_streamed_pane_grows_before_the_buffered_pane_fills(lab_server, lab_page):
     nb = LabNotebook(lab_page, lab_server, NOTEBOOK).open()
     nb.run_all()
 
@@ -108,7 +101,7 @@ STOP_CELLS = [
 ]
 
 
-def test_stop_button_cancels_both_requests(lab_server, lab_page):  # noqa: F811
+def test_stop_button_cancels_both_requests(lab_server, lab_page):
     # Written at run time into artifacts/ (git-ignored, inside Lab's root) so
     # that nbval, which nobody clicks, does not collect it.
     import nbformat
