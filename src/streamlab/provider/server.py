@@ -61,6 +61,7 @@ class LocalServer:
     >>> with serve(ttft_ms=0, tokens_per_second=0) as server:
     ...     client = server.openai()
     ...     print(client.responses.create(model="streamlab-local", input="Hi").output_text)
+    A garden grows best in soil that is rich and well drained. ...
     """
 
     def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 0) -> None:
