@@ -112,7 +112,11 @@ def test_console_script_help():
 def test_info_never_prints_keys():
     env = {**os.environ, "OPENAI_API_KEY": "sk-secret-123456", "ANTHROPIC_API_KEY": "sk-ant-secret"}
     out = subprocess.run(
-        [sys.executable, "-m", "streamlab", "info"], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-m", "streamlab", "info"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     assert "provider:" in out.stdout
     assert "secret" not in out.stdout + out.stderr
@@ -133,13 +137,19 @@ def test_make_lab_serves_the_notebooks(tmp_path):
     args = f"--no-browser --ServerApp.token={token} --LabApp.news_url=None"
     proc = subprocess.Popen(
         ["make", "-s", "lab", f"PORT={port}", f"LAB_ARGS={args}", f"VENV={BIN.parent}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline, listing = time.monotonic() + 60, None
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/contents", params={"token": token}, timeout=2)
+                r = httpx.get(
+                    f"http://127.0.0.1:{port}/api/contents", params={"token": token}, timeout=2
+                )
                 if r.status_code == 200:
                     listing = r.json()
                     break
@@ -160,3 +170,19 @@ def test_make_lab_serves_the_notebooks(tmp_path):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "src", "tests", "benchmarks", "notebooks"],
+        ["format", "--check", "src", "tests", "benchmarks"],
+    ],
+    ids=["ruff-check", "ruff-format"],
+)
+def test_code_is_lint_clean(command):
+    """What `make lint` checks, so a red lint shows up in `make test` too."""
+    out = subprocess.run([str(BIN / "ruff"), *command], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, (
+        f"ruff {' '.join(command)} (fix with `make format`):\n{out.stdout}{out.stderr}"
+    )

@@ -10,7 +10,9 @@ import pytest
 from _support import ROOT
 
 # JupyterLab writes .ipynb_checkpoints/ copies beside opened notebooks: not ours.
-NOTEBOOKS = sorted(p for p in ROOT.glob("notebooks/**/*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+NOTEBOOKS = sorted(
+    p for p in ROOT.glob("notebooks/**/*.ipynb") if ".ipynb_checkpoints" not in p.parts
+)
 COURSE = sorted(ROOT.glob("notebooks/[0-9][0-9]-*.ipynb"))
 MAX_OUTPUT_BYTES = 4000  # per notebook; bigger outputs belong in the learner's run only
 VOLATILE = [
@@ -36,11 +38,15 @@ def test_outputs_are_small_and_deterministic(path):
     for i, cell in enumerate(nb["cells"]):
         if cell["cell_type"] != "code":
             continue
-        assert cell.get("execution_count") is None, f"{path.name} cell {i}: strip execution counts (make strip)"
+        assert cell.get("execution_count") is None, (
+            f"{path.name} cell {i}: strip execution counts (make strip)"
+        )
         outputs = json.dumps(cell.get("outputs", []))
         size += len(outputs) if cell.get("outputs") else 0
         for pattern, what in VOLATILE:
-            assert not pattern.search(outputs), f"{path.name} cell {i}: committed output holds {what} (make strip)"
+            assert not pattern.search(outputs), (
+                f"{path.name} cell {i}: committed output holds {what} (make strip)"
+            )
     assert size <= MAX_OUTPUT_BYTES, f"{path.name}: {size} bytes of outputs committed (make strip)"
 
 
@@ -61,4 +67,6 @@ def test_course_notebook_shape(path):
 
 def test_course_is_numbered_without_gaps():
     numbers = sorted(int(p.name[:2]) for p in COURSE)
-    assert numbers == list(range(len(numbers))), f"notebooks should be numbered 00, 01, ...: {numbers}"
+    assert numbers == list(range(len(numbers))), (
+        f"notebooks should be numbered 00, 01, ...: {numbers}"
+    )

@@ -13,6 +13,9 @@ Modules and what they are for:
 - ``streamlab.deltas``: one provider-neutral sequence of text deltas from any
   SDK stream.
 - ``streamlab.widgets``: the streamed-vs-buffered view, Stop button, timeline.
+- ``streamlab.relay``: a small Starlette endpoint relaying a stream as SSE.
+- ``streamlab.release``, ``streamlab.partial_json``: release policies for
+  moderating partial output; parsing JSON while it streams.
 - ``streamlab.checks``: checks for the notebooks' exercises.
 """
 

@@ -37,7 +37,15 @@ def _run_info(args: argparse.Namespace) -> int:
     from importlib.metadata import PackageNotFoundError, version
 
     print(f"streamlab {__version__} on Python {sys.version.split()[0]}")
-    for dist in ("openai", "anthropic", "httpx", "starlette", "uvicorn", "ipywidgets", "jupyterlab"):
+    for dist in (
+        "openai",
+        "anthropic",
+        "httpx",
+        "starlette",
+        "uvicorn",
+        "ipywidgets",
+        "jupyterlab",
+    ):
         try:
             print(f"  {dist:<11} {version(dist)}")
         except PackageNotFoundError:

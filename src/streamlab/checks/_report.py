@@ -37,7 +37,9 @@ class Report:
 
     def not_yet(self, hint: str = "") -> None:
         self.not_started = True
-        self.problems.append(hint or "not attempted yet: replace the `raise NotImplementedError` line")
+        self.problems.append(
+            hint or "not attempted yet: replace the `raise NotImplementedError` line"
+        )
 
     @property
     def ok(self) -> bool:

@@ -29,22 +29,22 @@ draws what is pending when the stream pauses.
 Where things are (everything is re-exported here, so ``from
 streamlab.widgets import StreamView`` keeps working):
 
-- :mod:`streamlab.widgets.result`: :class:`StreamResult`, the ``Status`` and ``Mode`` literals;
-- :mod:`streamlab.widgets.pane`: :class:`Pane`, one side's state and coalesced redraws;
-- :mod:`streamlab.widgets.view`: :class:`StreamView`, the two panes, Stop button, timer thread;
-- :mod:`streamlab.widgets.comparison`: :func:`compare` and its :class:`Comparison`;
-- :mod:`streamlab.widgets.timeline`: :func:`plot_timeline`;
-- :mod:`streamlab.widgets.styles`: the inline CSS they share.
+- :mod:`streamlab.widgets._result`: :class:`StreamResult`, the ``Status`` and ``Mode`` literals;
+- :mod:`streamlab.widgets._pane`: :class:`Pane`, one side's state and coalesced redraws;
+- :mod:`streamlab.widgets._view`: :class:`StreamView`, the two panes, Stop button, timer thread;
+- :mod:`streamlab.widgets._comparison`: :func:`compare` and its :class:`Comparison`;
+- :mod:`streamlab.widgets._timeline`: :func:`plot_timeline`;
+- :mod:`streamlab.widgets._styles`: the inline CSS they share.
 """
 
 from __future__ import annotations
 
-from streamlab.widgets.comparison import Comparison, compare
-from streamlab.widgets.pane import Pane
-from streamlab.widgets.result import Mode as Mode  # `as`: re-exported for type hints
-from streamlab.widgets.result import Status as Status
-from streamlab.widgets.result import StreamResult
-from streamlab.widgets.timeline import plot_timeline
-from streamlab.widgets.view import StreamView
+from streamlab.widgets._comparison import Comparison, compare
+from streamlab.widgets._pane import Pane
+from streamlab.widgets._result import Mode as Mode  # `as`: re-exported for type hints
+from streamlab.widgets._result import Status as Status
+from streamlab.widgets._result import StreamResult
+from streamlab.widgets._timeline import plot_timeline
+from streamlab.widgets._view import StreamView
 
 __all__ = ["StreamView", "StreamResult", "Pane", "Comparison", "compare", "plot_timeline"]

@@ -20,9 +20,9 @@ from typing import Any
 import ipywidgets as widgets
 
 from streamlab.deltas import atext_deltas, text_deltas
-from streamlab.widgets.pane import Pane
-from streamlab.widgets.result import StreamResult
-from streamlab.widgets.styles import MUTED
+from streamlab.widgets._pane import Pane
+from streamlab.widgets._result import StreamResult
+from streamlab.widgets._styles import MUTED
 
 
 class StreamView:

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
-from streamlab.widgets.result import Mode, Status, StreamResult
-from streamlab.widgets.styles import ERROR_BOX, MUTED, NOTE_BOX
+from streamlab.widgets._result import Mode, Status, StreamResult
+from streamlab.widgets._styles import ERROR_BOX, MUTED, NOTE_BOX
 
 if TYPE_CHECKING:  # pragma: no cover
-    from streamlab.widgets.view import StreamView
+    from streamlab.widgets._view import StreamView
 
 
 class Pane:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from streamlab.widgets.comparison import Comparison
-from streamlab.widgets.result import StreamResult
-from streamlab.widgets.view import StreamView
+from streamlab.widgets._comparison import Comparison
+from streamlab.widgets._result import StreamResult
+from streamlab.widgets._view import StreamView
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes

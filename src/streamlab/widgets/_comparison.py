@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from streamlab.deltas import atext_deltas
-from streamlab.widgets.pane import Pane
-from streamlab.widgets.result import StreamResult
-from streamlab.widgets.view import StreamView
+from streamlab.widgets._pane import Pane
+from streamlab.widgets._result import StreamResult
+from streamlab.widgets._view import StreamView
 
 
 @dataclass
