@@ -252,12 +252,14 @@ class Pane:
                 f"<i>{arrived}; the error was also raised to your code.</i></div>"
             )
         inner = "".join(parts)
-        # column-reverse keeps the newest line in view as the text grows (no JS needed).
+        # column-reverse keeps the newest line in view as the text grows (no JS
+        # needed); margin-bottom: auto puts a text that does not fill the pane
+        # at the top, where a reader starts, instead of the bottom.
         return (
             f"<div style='height: {view.height}; overflow-y: auto; display: flex;"
             " flex-direction: column-reverse; border: 1px solid var(--jp-border-color1, #ccc);"
             " border-radius: 4px; padding: .4em .6em; line-height: 1.45'>"
-            f"<div class='streamlab-content'>{inner}</div></div>"
+            f"<div class='streamlab-content' style='margin-bottom: auto'>{inner}</div></div>"
         )
 
     def _render_stats(self, now: float) -> str:
