@@ -186,3 +186,30 @@ def test_code_is_lint_clean(command):
     assert out.returncode == 0, (
         f"ruff {' '.join(command)} (fix with `make format`):\n{out.stdout}{out.stderr}"
     )
+
+
+def _readme_commands() -> list[str]:
+    """`.venv/bin/...` commands in the READMEs that finish on their own (help, info)."""
+    found = []
+    for doc in ("README.md", "notebooks/README.md"):
+        for cmd in re.findall(r"(\.venv/bin/[^`\n#]+)", (ROOT / doc).read_text()):
+            cmd = cmd.strip().rstrip(".,;")
+            if cmd.endswith("--help") or " info" in cmd or "help(" in cmd:
+                found.append(cmd)
+    return found
+
+
+def test_readme_lists_runnable_commands():
+    assert len(_readme_commands()) >= 3, _readme_commands()
+
+
+@pytest.mark.parametrize("command", _readme_commands())
+def test_readme_command_works_as_written(command):
+    """Every command in the README works as written (run from the project root)."""
+    env = {**os.environ, "PAGER": "cat", "TERM": "dumb"}
+    local = command.replace(".venv/bin/", f"{BIN}/", 1)
+    out = subprocess.run(
+        local, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, f"`{command}` failed:\n{out.stdout}\n{out.stderr}"
+    assert out.stdout.strip(), f"`{command}` printed nothing"
