@@ -8,11 +8,15 @@ whichever of the two pytest imported first.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parents[1]
+
+#: The prompt the stream tests send (the local provider's answer depends on it and the seed).
+PROMPT = "Explain server-sent events in three sentences."
 
 
 def free_port() -> int:
@@ -20,6 +24,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll a condition another thread (the server, a timer) makes true; whether it became true.
+
+    Callers that assert on the state afterwards get a message with the values
+    in it; :func:`wait_for` is the short form that fails by itself.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 5.0) -> None:
+    """Wait until ``condition()`` is true, or fail the test after ``timeout`` seconds."""
+    if not wait_until(condition, timeout):
+        raise AssertionError(f"condition not reached in {timeout} s")
 
 
 def not_attempted(*args: Any, **kwargs: Any) -> NoReturn:

@@ -12,7 +12,7 @@ import contextlib
 import anthropic
 import openai
 import pytest
-from _streams import PROMPT, wait_for
+from _support import PROMPT, wait_for
 
 from streamlab.deltas import StreamError, atext_deltas, delta_text, text_deltas
 

@@ -8,6 +8,7 @@ import anthropic
 import httpx
 import openai
 import pytest
+from _support import wait_until
 
 from streamlab.provider import serve
 
@@ -291,9 +292,7 @@ def test_bad_fault_spec_is_a_400(local_server):
 
 def _wait_idle(server, timeout=10.0) -> dict:
     """The server's stats once no generation runs any more (or after ``timeout`` seconds)."""
-    deadline = time.monotonic() + timeout
-    while server.stats["active_generations"] and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_until(lambda: not server.stats["active_generations"], timeout)
     return server.stats
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from _support import wait_until
 from websockets.sync.client import connect
 
 from streamlab.provider.lessons import CHUNKED_TEXT, feed_event
@@ -259,9 +260,7 @@ def test_ws_disconnect_mid_generation_leaves_nothing_running():
             while json.loads(ws.recv(timeout=5))["type"] != "delta":
                 pass
             assert server.stats["active_generations"] == 1
-        deadline = time.monotonic() + 10
-        while server.stats["active_generations"] and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: not server.stats["active_generations"])
         assert server.stats["active_generations"] == 0
 
 
@@ -274,7 +273,5 @@ def test_lesson_streams_are_cancelled_on_disconnect():
             next(pieces)
             time.sleep(0.05)
             assert server.stats["active_generations"] == 1
-        deadline = time.monotonic() + 10
-        while server.stats["active_generations"] and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until(lambda: not server.stats["active_generations"])
         assert server.stats["active_generations"] == 0 and server.stats["cancelled"] == 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from _support import wait_until
 from starlette.middleware.gzip import GZipMiddleware
 
 from streamlab.relay import (
@@ -102,12 +103,6 @@ def watch(
                     text.append(ev.json()["text"])
         encoding = r.headers.get("content-encoding")
     return Seen(streamed, "".join(text), last, keepalives, encoding)
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -505,3 +505,16 @@ def test_rate_limit_hint_and_header_names_merge(serve) -> None:
     (request,) = server.requests
     assert request.headers["accept"] == "text/event-stream, */*"
     assert request.names.count("accept") == 1
+
+
+def test_errors_are_named_by_their_public_module_in_tracebacks():
+    import traceback
+
+    from streamlab import sse
+
+    try:
+        raise sse.SSEStatusError(401, "http://127.0.0.1/x", "no key", "{}")
+    except sse.SSEError as exc:
+        shown = "".join(traceback.format_exception_only(type(exc), exc))
+    assert shown.startswith("streamlab.sse.SSEStatusError:"), shown
+    assert all(getattr(sse, e.__name__) is e for e in sse.SSEError.__subclasses__())

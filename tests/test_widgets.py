@@ -12,7 +12,7 @@ import time
 
 import matplotlib
 import pytest
-from _streams import PROMPT, wait_for
+from _support import PROMPT, wait_for
 
 from streamlab.deltas import StreamError
 from streamlab.widgets import Comparison, StreamResult, StreamView, compare, plot_timeline

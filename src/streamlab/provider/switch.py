@@ -167,7 +167,7 @@ def _local_kwargs(kw: dict[str, Any], *, openai: bool) -> dict[str, Any]:
     """``kw`` with the shared local server's address (OpenAI's or Anthropic's) and key as defaults."""
     server = shared_server()
     kw.setdefault("base_url", server.openai_base_url if openai else server.base_url)
-    kw.setdefault("api_key", server.settings.api_key or "sk-streamlab-local")
+    kw.setdefault("api_key", server._key())
     return kw
 
 

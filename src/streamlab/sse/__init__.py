@@ -64,6 +64,22 @@ from streamlab.sse._reconnect import (
     Reconnect,
 )
 
+# Tracebacks name an exception by its __module__: learners should read
+# `streamlab.sse.SSEStatusError`, the name they can import, not the private
+# module it lives in. (Only the errors: the other classes keep theirs, so
+# that `SSEDecoder??` can still find their source.)
+for _error in (
+    SSEError,
+    SSEEncodeError,
+    SSEJSONError,
+    SSEStateError,
+    SSEStatusError,
+    SSEContentTypeError,
+    SSEReconnectError,
+):
+    _error.__module__ = __name__
+del _error
+
 __all__ = [
     "AsyncEventSource",
     "DEFAULT_MAX_ATTEMPTS",
