@@ -140,7 +140,11 @@ class _SourceBase(Generic[_Client]):
         return self._response
 
     def _new_wake(self) -> Any:
-        """What ``close()`` sets to cut a wait between attempts short."""
+        """What ``close()`` sets to cut a wait between attempts short.
+
+        None here, and for the async client always: its ``asyncio.Event`` must be
+        made inside the running loop, so it is created when iteration starts.
+        """
         return None
 
     def _default_client_kwargs(self) -> dict[str, Any]:
@@ -315,9 +319,6 @@ class AsyncEventSource(_SourceBase["httpx.AsyncClient"]):
     ...     async for event in source:
     ...         print(event.data)
     """
-
-    def _new_wake(self) -> None:
-        return None  # an asyncio.Event, made inside the running loop
 
     def __aiter__(self) -> AsyncIterator[ServerSentEvent]:
         if self._iterator is None:
