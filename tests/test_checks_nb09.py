@@ -2,99 +2,85 @@
 
 from __future__ import annotations
 
-import asyncio
+import json
 
 import pytest
+import websockets
 from _notebooks import load_solutions
-from _support import assert_explains, assert_pending
+from _support import assert_explains
 
-from streamlab.checks.nb09 import check_sse_headers, check_with_keepalive
+from streamlab.checks.nb09 import TRANSPORT_SITUATIONS, check_stop_after, check_transport_choices
 
 SOLUTIONS = load_solutions("09")
 
 
-def test_headers_check_accepts_the_solution(capsys):
-    assert check_sse_headers(SOLUTIONS["sse_headers"])
+async def _generate(ws_url, prompt):
+    ws = await websockets.connect(ws_url)
+    await ws.send(json.dumps({"type": "generate", "prompt": prompt}))
+    return ws
+
+
+def test_stop_check_accepts_the_solution(capsys):
+    assert check_stop_after(SOLUTIONS["stop_after"])
     assert "✅" in capsys.readouterr().out
 
 
-_WRONG_TYPE_AND_LENGTH = {
-    "Content-Type": "text/plain",
-    "Cache-Control": "no-cache, no-transform",
-    "X-Accel-Buffering": "no",
-    "Content-Length": "100",
-}
+def _reader(*, sends_stop: bool):
+    """A wrong ``stop_after``: it sends the stop after ``n`` deltas and returns without
+    waiting for the 'done' message, or it never sends the stop at all."""
 
+    async def stop_after(ws_url, prompt, n):
+        deltas = []
+        async with await _generate(ws_url, prompt) as ws:
+            async for raw in ws:
+                msg = json.loads(raw)
+                if msg["type"] == "delta":
+                    deltas.append(msg["text"])
+                    if sends_stop and len(deltas) == n:
+                        await ws.send(json.dumps({"type": "stop"}))
+                        return "".join(deltas), None
+                elif msg["type"] == "done":
+                    return "".join(deltas), msg["reason"]
 
-@pytest.mark.parametrize(
-    ("headers", "says"),
-    [
-        ({"Content-Type": "text/event-stream"}, ["❌", "X-Accel-Buffering", "no-transform"]),
-        (_WRONG_TYPE_AND_LENGTH, ["EventSource refuses", "drop Content-Length"]),
-    ],
-    ids=["bare", "wrong-type-and-length"],
-)
-def test_headers_check_explains_typical_mistakes(capsys, headers, says):
-    assert_explains(capsys, check_sse_headers, lambda: headers, *says)
-
-
-def test_headers_check_waits_for_an_attempt(capsys):
-    assert_pending(capsys, check_sse_headers)
-
-
-def test_keepalive_check_accepts_the_solution(capsys):
-    assert check_with_keepalive(SOLUTIONS["with_keepalive"])
-    assert "✅" in capsys.readouterr().out
-
-
-async def _wait_for_version(frames, interval):
-    it = frames.__aiter__()
-    while True:
-        try:
-            frame = await asyncio.wait_for(it.__anext__(), interval)
-        except asyncio.TimeoutError:
-            yield b": keep-alive\n\n"
-            continue
-        except StopAsyncIteration:
-            return
-        yield frame
-
-
-async def _timer_version(frames, interval):
-    queue: asyncio.Queue = asyncio.Queue()
-
-    async def tick():
-        while True:
-            await asyncio.sleep(interval)
-            await queue.put(b": keep-alive\n\n")
-
-    async def pump():
-        async for frame in frames:
-            await queue.put(frame)
-        await queue.put(None)
-
-    tasks = [asyncio.create_task(tick()), asyncio.create_task(pump())]
-    try:
-        while (item := await queue.get()) is not None:
-            yield item
-    finally:
-        for t in tasks:
-            t.cancel()
-
-
-async def _no_blank_line(frames, interval):
-    async for chunk in SOLUTIONS["with_keepalive"](frames, interval):
-        yield b": keep-alive\n" if chunk.startswith(b":") else chunk
+    return stop_after
 
 
 @pytest.mark.parametrize(
     ("answer", "says"),
     [
-        (_wait_for_version, ["cancelled the source", "asyncio.wait("]),
-        (_timer_version, ["although frames came every"]),
-        (_no_blank_line, ["ends with a blank line"]),
+        (_reader(sends_stop=True), ["❌", "keep reading until that 'done' message"]),
+        (_reader(sends_stop=False), ["the answer ran to its end"]),
     ],
-    ids=["wait-for-cancels-the-source", "comments-while-frames-flow", "no-blank-line"],
+    ids=["returns-before-done", "never-stops"],
 )
-def test_keepalive_check_explains_typical_mistakes(capsys, answer, says):
-    assert_explains(capsys, check_with_keepalive, answer, *says)
+def test_stop_check_explains_typical_mistakes(capsys, answer, says):
+    assert_explains(capsys, check_stop_after, answer, *says)
+
+
+def test_stop_check_waits_for_an_attempt(capsys):
+    async def stub(ws_url, prompt, n):
+        raise NotImplementedError
+
+    assert not check_stop_after(stub)
+    assert "⏳" in capsys.readouterr().out
+
+
+def test_choices_check_accepts_the_solution(capsys):
+    assert check_transport_choices(SOLUTIONS["choices"])
+    assert "✅" in capsys.readouterr().out
+
+
+def test_choices_check_explains_each_wrong_choice(capsys):
+    all_sse = {k: "sse" for k in TRANSPORT_SITUATIONS}
+    assert not check_transport_choices(all_sse)
+    out = capsys.readouterr().out
+    assert "3 of 6 checks fail" in out and "audio flows both ways" in out
+
+
+def test_choices_check_rejects_other_words_and_waits_for_an_attempt(capsys):
+    assert not check_transport_choices({k: None for k in TRANSPORT_SITUATIONS})
+    assert "⏳" in capsys.readouterr().out
+    answers = {k: v for k, (v, _) in TRANSPORT_SITUATIONS.items()}
+    answers[next(iter(answers))] = "http"
+    assert not check_transport_choices(answers)
+    assert "answer 'sse' or 'websocket'" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The relay of notebook 09, over real sockets: each pitfall shown, then fixed."""
+"""The relay of notebook 10, over real sockets: each pitfall shown, then fixed."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """Serve your own stream: relay a provider's text deltas to a browser as SSE.
 
-The pieces notebook 09 builds on, each small enough to read in one sitting:
+The pieces notebook 10 builds on, each small enough to read in one sitting:
 
 - :func:`create_relay_app`: a Starlette app with ``GET /events?prompt=...``
   (the relayed stream as Server-Sent Events), ``POST /streams/{id}/stop`` and
   ``POST /streams/{id}/feedback`` (control messages sent beside the stream,
-  compared with WebSockets in notebook 08), and ``GET /`` (a browser page
+  compared with WebSockets in notebook 09), and ``GET /`` (a browser page
   whose ``EventSource`` reconnects by itself). Every production pitfall can be
   switched back on to show what it breaks: bare headers, no keep-alive
   comments, no cancellation when the browser leaves.

@@ -6,7 +6,7 @@ runs on each delta alone is too early (a secret split over five deltas passes
 five times). A *release policy* sits between the stream and the reader: it
 takes the deltas and a check, and decides what may be shown, and when.
 
-Shapes used throughout (notebook 07)::
+Shapes used throughout (notebook 08)::
 
     check(text: str) -> str | None          # a reason to stop, or None if fine
     policy(deltas: Iterable[str], check) -> Iterator[str]   # yields text to release

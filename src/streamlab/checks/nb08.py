@@ -1,195 +1,103 @@
-"""Checks for notebook 08, WebSockets.
+"""Checks for notebook 08: release policies for checked (moderated) streams.
 
-- :func:`check_stop_after`: exercise 8.1, stop a generation over the local
-  provider's WebSocket (``/lesson/ws``) after ``n`` text deltas, and report
-  what arrived and why it ended.
-- :func:`check_transport_choices`: exercise 8.2, SSE or WebSocket for six
-  situations, with the reason when a choice is off.
-
-The WebSocket check runs the learner's ``async`` function on its own event
-loop in a worker thread, against a local provider it starts itself, so it
-works from a notebook whose loop is already running.
+A policy is ``policy(deltas, check) -> iterator of released text`` (see
+:mod:`streamlab.release`). The checks run it on the deterministic samples of
+``streamlab.release.samples()``: a clean answer, and answers with an API key
+inside, cut into deltas in different ways, and at the very end.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+import re
 
 from streamlab.checks._report import Report, run_check
+from streamlab.release import SECRET, Outcome, Policy, find_secret, run_policy, samples
 
-__all__ = ["check_stop_after", "check_transport_choices", "TRANSPORT_SITUATIONS", "ws_url"]
+__all__ = ["check_hold_back", "check_by_sentence"]
 
-
-def ws_url(server: Any) -> str:
-    """The WebSocket URL of a local provider's ``/lesson/ws`` endpoint."""
-    base = str(server.base_url).rstrip("/")
-    return "ws" + base[len("http") :] + "/lesson/ws" if base.startswith("http") else base
-
-
-def _run_async(make: Callable[[], Any], timeout: float) -> Any:
-    """Run ``make()`` (a coroutine) on a fresh event loop in a worker thread."""
-    result: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            result["value"] = asyncio.run(asyncio.wait_for(make(), timeout))
-        except BaseException as exc:  # handed back to the caller's thread
-            result["error"] = exc
-
-    t = threading.Thread(target=target, daemon=True)
-    t.start()
-    t.join(timeout + 2)
-    if "error" in result:
-        err = result["error"]
-        if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
-            raise TimeoutError(
-                f"did not finish within {timeout} s (still waiting for a message that never comes?)"
-            ) from None
-        raise err
-    if "value" not in result:
-        raise TimeoutError(f"did not finish within {timeout} s")
-    return result["value"]
+#: How far behind a hold-back policy may run, on average, on the clean sample.
+MAX_HOLD_BACK_LAG = 64
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s*$|\n\s*$")
 
 
-async def _full_answer(url: str, prompt: str) -> list[str]:
-    """The deltas of one whole generation, for comparison."""
-    import websockets
-
-    deltas = []
-    async with websockets.connect(url) as ws:
-        # No delays: the same text as the learner's run (same prompt and seed), at once.
-        await ws.send(
-            json.dumps({"type": "generate", "prompt": prompt, "ttft_ms": 0, "tokens_per_second": 0})
+def _safety(report: Report, policy: Policy) -> dict[str, Outcome]:
+    """What every policy must do: show all of a clean answer, none of a secret, and stop."""
+    outcomes = {}
+    for name, sample in samples().items():
+        o = run_policy(policy, sample, find_secret)
+        outcomes[name] = o
+        where = f"on the '{name}' stream"
+        report.expect(
+            o.in_order,
+            f"{where}: you released text that is not the stream's text in order "
+            "(release each character once, oldest first)",
         )
-        async for raw in ws:
-            msg = json.loads(raw)
-            if msg.get("type") == "delta":
-                deltas.append(msg["text"])
-            elif msg.get("type") in ("done", "error"):
-                break
-    return deltas
-
-
-# --------------------------------------------------------------------------- 8.1
-
-
-def check_stop_after(stop_after: Callable[..., Any]) -> bool:
-    """Exercise 8.1: ``await stop_after(ws_url, prompt, n)`` -> ``(text, reason)``."""
-
-    def body(r: Report) -> None:
-        import streamlab
-
-        cases = [
-            ("Tell me about the ocean, in detail.", 5),
-            ("Explain how rockets work at length.", 12),
-        ]
-        with streamlab.serve(ttft_ms=50, tokens_per_second=30, jitter_ms=0) as server:
-            url = ws_url(server)
-            for prompt, n in cases:
-                full = _run_async(lambda p=prompt: _full_answer(url, p), 20)
-                got = _run_async(lambda p=prompt, n=n: stop_after(url, p, n), 20)
-                if got is None:
-                    r.not_yet("stop_after(...) returned None: return (text, reason)")
-                    return
-                if not (isinstance(got, tuple) and len(got) == 2):
-                    r.expect(
-                        False,
-                        f"return a tuple (text, reason), not {type(got).__name__} {got!r:.60}",
-                    )
-                    return
-                text, reason = got
-                where = f"(prompt {prompt!r}, n={n})"
-                whole = "".join(full)
-                if reason in ("stop", "length") or text == whole:
-                    r.expect(
-                        False,
-                        f"the answer ran to its end {where}: send {{'type': 'stop'}} as soon as "
-                        f"{n} deltas have arrived",
-                    )
-                    continue
-                r.expect(
-                    reason == "client_stop",
-                    f"reason should be the one the server's 'done' message gives, 'client_stop', "
-                    f"got {reason!r} {where}: after sending stop, keep reading until that "
-                    "'done' message arrives",
-                )
-                r.expect(
-                    isinstance(text, str) and whole.startswith(text),
-                    f"the text should be the deltas joined in order, a beginning of the answer "
-                    f"{where}; got {text!r:.80}",
-                )
-                if isinstance(text, str) and whole.startswith(text):
-                    r.expect(
-                        len(text) >= len("".join(full[:n])),
-                        f"you stopped before {n} deltas had arrived {where}: count only messages "
-                        "of type 'delta' (the first message is 'start')",
-                    )
-
-    return run_check("Exercise 8.1: stop after n deltas", body)
-
-
-# --------------------------------------------------------------------------- 8.2
-
-#: situation -> (the better fit, why)
-TRANSPORT_SITUATIONS: dict[str, tuple[str, str]] = {
-    "chat answer in a web app behind a corporate proxy": (
-        "sse",
-        "one request, one streamed answer: plain HTTP passes every proxy, and stopping is "
-        "closing the connection",
-    ),
-    "voice assistant: microphone audio goes up while the reply plays": (
-        "websocket",
-        "audio flows both ways at the same time, for the whole conversation",
-    ),
-    "agent that asks the browser to run a tool mid-answer and waits for the result": (
-        "websocket",
-        "the server must receive the tool result while the generation is paused, on the "
-        "same session",
-    ),
-    "long report that must resume after the laptop sleeps": (
-        "sse",
-        "EventSource reconnects by itself and sends Last-Event-ID, so the server can resume",
-    ),
-    "batch job calling an LLM API from a server": (
-        "sse",
-        "the provider APIs stream over HTTP with SSE; nothing needs to go back mid-answer",
-    ),
-    "pair-writing editor: the user keeps typing while suggestions stream in": (
-        "websocket",
-        "many small messages both ways, interleaved, with low latency",
-    ),
-}
-
-
-def check_transport_choices(choices: Mapping[str, Any]) -> bool:
-    """Exercise 8.2: ``choices[situation]`` is ``"sse"`` or ``"websocket"``."""
-
-    def body(r: Report) -> None:
-        if not isinstance(choices, Mapping):
-            r.expect(False, f"choices should be a dict, not {type(choices).__name__}")
-            return
-        if all(v is None for v in choices.values()):
-            r.not_yet("replace each None with 'sse' or 'websocket'")
-            return
-        for situation, (want, why) in TRANSPORT_SITUATIONS.items():
-            if situation not in choices:
-                r.expect(False, f"no answer for {situation!r} (keep the keys as given)")
-                continue
-            got = choices[situation]
-            norm = (
-                str(got).strip().lower().replace("-", "").replace(" ", "")
-                if got is not None
-                else None
+        if sample.bad is None:
+            report.expect(
+                o.complete,
+                f"{where}: the reader saw {len(o.released)} of {len(o.text)} characters of a clean answer: "
+                "when the stream ends, check and release what you still hold",
             )
-            if norm in ("websockets", "ws"):
-                norm = "websocket"
-            if norm not in ("sse", "websocket"):
-                r.expect(False, f"{situation!r}: answer 'sse' or 'websocket', not {got!r}")
-                continue
-            r.expect(norm == want, f"{situation!r}: {want} fits better: {why}")
+        else:
+            report.expect(
+                o.leaked == 0,
+                f"{where}: {o.leaked} characters of the key reached the reader before the check caught it "
+                f"(the key is {len(SECRET)} characters long): check all held text together, "
+                "and release only text the check has already seen whole",
+            )
+            report.expect(
+                len(o.released) <= sample.bad[1],
+                f"{where}: the reader saw text from after the key: once the check fails, release nothing more",
+            )
+    return outcomes
 
-    return run_check("Exercise 8.2: SSE or WebSocket?", body)
+
+def check_hold_back(policy: Policy) -> bool:
+    """Exercise 8.1: ``hold_back(deltas, check)`` keeps a window of recent text unreleased."""
+
+    def body(report: Report) -> None:
+        outcomes = _safety(report, policy)
+        clean = outcomes["clean"]
+        report.expect(
+            len(clean.releases) > 3,
+            f"on the clean stream you released {len(clean.releases)} times: a hold-back window releases "
+            "text steadily as the stream goes, not all at the end",
+        )
+        report.expect(
+            clean.mean_lag <= MAX_HOLD_BACK_LAG,
+            f"on the clean stream text waited {clean.mean_lag:.0f} characters on average before it was "
+            f"shown: hold back only the last `window` characters (a little more than the key's "
+            f"{len(SECRET)}), release the rest",
+        )
+        mid = outcomes["secret mid-answer"]
+        report.expect(
+            len(mid.released) >= mid.bad[0] - MAX_HOLD_BACK_LAG,
+            f"with a key at character {mid.bad[0]} you showed only {len(mid.released)} characters: "
+            "the safe text before the window should already be out",
+        )
+
+    return run_check("Exercise 8.1: hold back a window", body)
+
+
+def check_by_sentence(policy: Policy) -> bool:
+    """Exercise 8.2: ``by_sentence(deltas, check)`` checks and releases whole sentences."""
+
+    def body(report: Report) -> None:
+        outcomes = _safety(report, policy)
+        clean = outcomes["clean"]
+        sentences = len(re.findall(r"[.!?](\s|$)", clean.text))
+        report.expect(
+            len(clean.releases) >= sentences - 1,
+            f"on the clean stream you released {len(clean.releases)} times for {sentences} sentences: "
+            "release each sentence as soon as it is complete and checked",
+        )
+        cut = [chunk for _, chunk in clean.releases[:-1] if not _SENTENCE_END.search(chunk)]
+        report.expect(
+            not cut,
+            f"a release ends in the middle of a sentence ({cut[0][-30:]!r}): release only up to the end "
+            "of a sentence (., ! or ? and the space after it)"
+            if cut
+            else "",
+        )
+
+    return run_check("Exercise 8.2: release by sentence", body)

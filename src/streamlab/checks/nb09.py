@@ -1,250 +1,195 @@
-"""Checks for notebook 09, serving your own stream.
+"""Checks for notebook 09, WebSockets.
 
-- :func:`check_sse_headers`: exercise 9.1, the response headers that keep a
-  relayed stream streaming through proxies and caches. The check serves a
-  relay with the learner's headers behind the lesson's buffering proxy and
-  times what a client sees, then reads the headers one by one.
-- :func:`check_with_keepalive`: exercise 9.2, an async generator that passes
-  SSE frames through and adds a ``: keep-alive`` comment after each quiet
-  spell, without losing, reordering or cancelling anything.
+- :func:`check_stop_after`: exercise 9.1, stop a generation over the local
+  provider's WebSocket (``/lesson/ws``) after ``n`` text deltas, and report
+  what arrived and why it ended.
+- :func:`check_transport_choices`: exercise 9.2, SSE or WebSocket for six
+  situations, with the reason when a choice is off.
 
-Both run the learner's code for real (sockets, an event loop in a worker
-thread, so they work from a notebook whose loop is already running).
+The WebSocket check runs the learner's ``async`` function on its own event
+loop in a worker thread, against a local provider it starts itself, so it
+works from a notebook whose loop is already running.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import time
-from collections.abc import AsyncIterator, Callable, Mapping
+import json
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from streamlab.checks._report import Report, run_check
-from streamlab.checks.nb08 import _run_async
 
-__all__ = ["check_sse_headers", "check_with_keepalive"]
-
-
-# --------------------------------------------------------------------------- 9.1
+__all__ = ["check_stop_after", "check_transport_choices", "TRANSPORT_SITUATIONS", "ws_url"]
 
 
-def check_sse_headers(sse_headers: Callable[[], Mapping[str, str]]) -> bool:
-    """Exercise 9.1: ``sse_headers()`` returns the relay's response headers."""
+def ws_url(server: Any) -> str:
+    """The WebSocket URL of a local provider's ``/lesson/ws`` endpoint."""
+    base = str(server.base_url).rstrip("/")
+    return "ws" + base[len("http") :] + "/lesson/ws" if base.startswith("http") else base
+
+
+def _run_async(make: Callable[[], Any], timeout: float) -> Any:
+    """Run ``make()`` (a coroutine) on a fresh event loop in a worker thread."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(asyncio.wait_for(make(), timeout))
+        except BaseException as exc:  # handed back to the caller's thread
+            result["error"] = exc
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(timeout + 2)
+    if "error" in result:
+        err = result["error"]
+        if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
+            raise TimeoutError(
+                f"did not finish within {timeout} s (still waiting for a message that never comes?)"
+            ) from None
+        raise err
+    if "value" not in result:
+        raise TimeoutError(f"did not finish within {timeout} s")
+    return result["value"]
+
+
+async def _full_answer(url: str, prompt: str) -> list[str]:
+    """The deltas of one whole generation, for comparison."""
+    import websockets
+
+    deltas = []
+    async with websockets.connect(url) as ws:
+        # No delays: the same text as the learner's run (same prompt and seed), at once.
+        await ws.send(
+            json.dumps({"type": "generate", "prompt": prompt, "ttft_ms": 0, "tokens_per_second": 0})
+        )
+        async for raw in ws:
+            msg = json.loads(raw)
+            if msg.get("type") == "delta":
+                deltas.append(msg["text"])
+            elif msg.get("type") in ("done", "error"):
+                break
+    return deltas
+
+
+# --------------------------------------------------------------------------- 8.1
+
+
+def check_stop_after(stop_after: Callable[..., Any]) -> bool:
+    """Exercise 9.1: ``await stop_after(ws_url, prompt, n)`` -> ``(text, reason)``."""
 
     def body(r: Report) -> None:
-        headers = sse_headers()
-        if headers is None:
-            r.not_yet("sse_headers() returned None: return a dict of header names to values")
-            return
-        if not isinstance(headers, Mapping):
-            r.expect(False, f"sse_headers() should return a dict, not {type(headers).__name__}")
-            return
-        h = {str(k).lower(): str(v) for k, v in headers.items()}
-        ctype = h.get("content-type", "")
-        r.expect(
-            ctype.split(";")[0].strip().lower() == "text/event-stream",
-            f"Content-Type is {ctype or 'missing'!r}: EventSource refuses anything but "
-            "text/event-stream (it fires an error and never reconnects)",
-        )
-        cache = {p.strip().lower() for p in h.get("cache-control", "").split(",")}
-        r.expect(
-            "no-cache" in cache or "no-store" in cache,
-            "Cache-Control lacks no-cache: a cache in between may store the stream and "
-            "replay an old answer, or hold it until it is complete",
-        )
-        r.expect(
-            "no-transform" in cache,
-            "Cache-Control lacks no-transform: proxies and CDNs may then compress or "
-            "rewrite the body, which buffers it",
-        )
-        r.expect(
-            h.get("x-accel-buffering", "").strip().lower() == "no",
-            "X-Accel-Buffering is not 'no': nginx (and the proxy in this notebook) "
-            "collects the whole response before passing it on",
-        )
-        r.expect(
-            "content-length" not in h,
-            "drop Content-Length: a stream's length is not known when it starts, and a "
-            "wrong one cuts the stream or makes the client wait for bytes that never come",
-        )
-        r.expect(
-            h.get("content-encoding", "identity").lower() in ("identity", ""),
-            f"Content-Encoding {h.get('content-encoding')!r} says the body is compressed, "
-            "but the relay sends it as is: the browser would fail to decode it",
-        )
-        if r.problems:
-            return
-        from streamlab.relay import create_proxy_app, create_relay_app, run_app, scripted_source
+        import streamlab
 
-        words = [f"w{i} " for i in range(16)]
-        src = scripted_source(words, first_delay=0.05, delay=0.05)
-        with (
-            run_app(create_relay_app(src, headers=dict(headers))) as relay,
-            run_app(create_proxy_app(relay.url)) as proxy,
-        ):
-            from streamlab.relay import time_stream
+        cases = [
+            ("Tell me about the ocean, in detail.", 5),
+            ("Explain how rockets work at length.", 12),
+        ]
+        with streamlab.serve(ttft_ms=50, tokens_per_second=30, jitter_ms=0) as server:
+            url = ws_url(server)
+            for prompt, n in cases:
+                full = _run_async(lambda p=prompt: _full_answer(url, p), 20)
+                got = _run_async(lambda p=prompt, n=n: stop_after(url, p, n), 20)
+                if got is None:
+                    r.not_yet("stop_after(...) returned None: return (text, reason)")
+                    return
+                if not (isinstance(got, tuple) and len(got) == 2):
+                    r.expect(
+                        False,
+                        f"return a tuple (text, reason), not {type(got).__name__} {got!r:.60}",
+                    )
+                    return
+                text, reason = got
+                where = f"(prompt {prompt!r}, n={n})"
+                whole = "".join(full)
+                if reason in ("stop", "length") or text == whole:
+                    r.expect(
+                        False,
+                        f"the answer ran to its end {where}: send {{'type': 'stop'}} as soon as "
+                        f"{n} deltas have arrived",
+                    )
+                    continue
+                r.expect(
+                    reason == "client_stop",
+                    f"reason should be the one the server's 'done' message gives, 'client_stop', "
+                    f"got {reason!r} {where}: after sending stop, keep reading until that "
+                    "'done' message arrives",
+                )
+                r.expect(
+                    isinstance(text, str) and whole.startswith(text),
+                    f"the text should be the deltas joined in order, a beginning of the answer "
+                    f"{where}; got {text!r:.80}",
+                )
+                if isinstance(text, str) and whole.startswith(text):
+                    r.expect(
+                        len(text) >= len("".join(full[:n])),
+                        f"you stopped before {n} deltas had arrived {where}: count only messages "
+                        "of type 'delta' (the first message is 'start')",
+                    )
 
-            t = time_stream(proxy.url + "/events")
-        r.expect(
-            t.text == "".join(words) and t.last_event == "done",
-            "through the proxy the stream did not arrive whole: " + str(t),
-        )
-        r.expect(
-            t.first_event is not None and t.first_event < t.total - 0.4,
-            f"behind the buffering proxy the first event arrived only at the end ({t})",
-        )
-
-    return run_check("Exercise 9.1: headers that survive the proxy", body)
+    return run_check("Exercise 9.1: stop after n deltas", body)
 
 
-# --------------------------------------------------------------------------- 9.2
+# --------------------------------------------------------------------------- 8.2
+
+#: situation -> (the better fit, why)
+TRANSPORT_SITUATIONS: dict[str, tuple[str, str]] = {
+    "chat answer in a web app behind a corporate proxy": (
+        "sse",
+        "one request, one streamed answer: plain HTTP passes every proxy, and stopping is "
+        "closing the connection",
+    ),
+    "voice assistant: microphone audio goes up while the reply plays": (
+        "websocket",
+        "audio flows both ways at the same time, for the whole conversation",
+    ),
+    "agent that asks the browser to run a tool mid-answer and waits for the result": (
+        "websocket",
+        "the server must receive the tool result while the generation is paused, on the "
+        "same session",
+    ),
+    "long report that must resume after the laptop sleeps": (
+        "sse",
+        "EventSource reconnects by itself and sends Last-Event-ID, so the server can resume",
+    ),
+    "batch job calling an LLM API from a server": (
+        "sse",
+        "the provider APIs stream over HTTP with SSE; nothing needs to go back mid-answer",
+    ),
+    "pair-writing editor: the user keeps typing while suggestions stream in": (
+        "websocket",
+        "many small messages both ways, interleaved, with low latency",
+    ),
+}
 
 
-async def _frames(
-    n: int,
-    *,
-    gaps: Mapping[int, float] | None = None,
-    delay: float = 0.0,
-    log: list[str] | None = None,
-    quiet_until: Callable[[], bool] | None = None,
-) -> AsyncIterator[bytes]:
-    """``n`` SSE frames; before frame ``i`` wait ``gaps[i]`` (else ``delay``) seconds.
-
-    After a gap, ``quiet_until`` (if given) keeps the source silent until it
-    returns true (at most 3 s more): a silence that lasts until the consumer
-    has seen what it should, however slow the machine.
-    """
-    try:
-        for i in range(n):
-            gap = (gaps or {}).get(i)
-            await asyncio.sleep(delay if gap is None else gap)
-            if gap is not None and quiet_until is not None:
-                deadline = time.perf_counter() + 3.0
-                while not quiet_until() and time.perf_counter() < deadline:
-                    await asyncio.sleep(0.01)
-            yield f"id: {i}\ndata: frame {i}\n\n".encode()
-        if log is not None:
-            log.append("finished")
-    except asyncio.CancelledError:
-        if log is not None:
-            log.append("cancelled")
-        raise
-    except GeneratorExit:
-        if log is not None:
-            log.append("closed")
-        raise
-
-
-def _is_comment(chunk: bytes) -> bool:
-    return (
-        isinstance(chunk, (bytes, bytearray))
-        and chunk.startswith(b":")
-        and chunk.endswith(b"\n\n")
-        and all(line.startswith(b":") for line in chunk[:-2].split(b"\n"))
-    )
-
-
-async def _collect(
-    gen: Any, limit: int = 200, out: list[tuple[float, bytes]] | None = None
-) -> list[tuple[float, bytes]]:
-    """``(seconds since the start, chunk)`` for each chunk of ``gen``, appended to ``out``."""
-    t0 = time.perf_counter()
-    out = [] if out is None else out
-    async for chunk in gen:
-        out.append((time.perf_counter() - t0, chunk))
-        if len(out) >= limit:
-            break
-    return out
-
-
-def _early_comments(got: list[tuple[float, bytes]], interval: float) -> int:
-    """Comments that came sooner than ``interval`` (less a margin) after the chunk before them.
-
-    A busy machine can make a silence longer, never shorter, so this does not
-    depend on how loaded the machine is.
-    """
-    return sum(
-        1
-        for (t_prev, _), (t, c) in itertools.pairwise(got)
-        if _is_comment(c) and t - t_prev < 0.8 * interval
-    )
-
-
-def check_with_keepalive(with_keepalive: Callable[..., AsyncIterator[bytes]]) -> bool:
-    """Exercise 9.2: ``with_keepalive(frames, interval)`` adds comments in quiet spells."""
+def check_transport_choices(choices: Mapping[str, Any]) -> bool:
+    """Exercise 9.2: ``choices[situation]`` is ``"sse"`` or ``"websocket"``."""
 
     def body(r: Report) -> None:
-        want = [f"id: {i}\ndata: frame {i}\n\n".encode() for i in range(5)]
-
-        # A quiet spell before frame 3, keep-alive every 0.15 s: the source stays
-        # silent for 0.6 s, and then until 4 comments have come (on a busy machine
-        # they come late; the silence then lasts longer).
-        log: list[str] = []
-        seen: list[tuple[float, bytes]] = []
-
-        def four_comments() -> bool:  # comment-like chunks: malformed ones are reported below
-            return sum(isinstance(c, bytes) and c.startswith(b":") for _, c in seen) >= 4
-
-        source = _frames(5, gaps={3: 0.6}, log=log, quiet_until=four_comments)
-        got = _run_async(lambda: _collect(with_keepalive(source, 0.15), out=seen), 10)
-        if got is None or not isinstance(got, list):
-            r.expect(False, "with_keepalive(...) should be an async generator (use `yield`)")
+        if not isinstance(choices, Mapping):
+            r.expect(False, f"choices should be a dict, not {type(choices).__name__}")
             return
-        chunks = [c for _, c in got]
-        data = [c for c in chunks if not _is_comment(c)]
-        comments = [c for c in chunks if _is_comment(c)]
-        if "cancelled" in log:
-            r.expect(
-                False,
-                "your keep-alive cancelled the source stream during the pause: "
-                "asyncio.wait_for(...) cancels the __anext__() it gives up on, and that "
-                "kills an async generator. Keep the pending __anext__() in a task and wait "
-                "for it with asyncio.wait({task}, timeout=interval) instead",
-            )
+        if all(v is None for v in choices.values()):
+            r.not_yet("replace each None with 'sse' or 'websocket'")
             return
-        bad = [c for c in chunks if c not in want and not _is_comment(c)]
-        if bad:
-            r.expect(
-                False,
-                f"some chunks are neither the source's frames nor SSE comments, e.g. {bad[:1]!r}: "
-                "a comment is a line starting with ':' and ends with a blank line, "
-                "b': keep-alive\\n\\n'",
+        for situation, (want, why) in TRANSPORT_SITUATIONS.items():
+            if situation not in choices:
+                r.expect(False, f"no answer for {situation!r} (keep the keys as given)")
+                continue
+            got = choices[situation]
+            norm = (
+                str(got).strip().lower().replace("-", "").replace(" ", "")
+                if got is not None
+                else None
             )
-            return
-        r.expect(
-            data == want,
-            f"the frames should pass through unchanged and in order: got {len(data)} of 5"
-            + (" (the stream ended early)" if len(data) < 5 else ""),
-        )
-        early = _early_comments(got, 0.15)
-        r.expect(
-            3 <= len(comments) <= 5 and not early,
-            f"a 0.6 s silence with interval 0.15 s should give about 4 keep-alive comments, "
-            f"each `interval` seconds after the chunk before it; got {len(comments)}"
-            + (f", {early} of them sooner" if early else ""),
-        )
-        if comments:
-            idx = [i for i, c in enumerate(chunks) if _is_comment(c)]
-            r.expect(
-                all(2 < i < len(chunks) - 2 for i in idx),
-                "keep-alive comments should come only during the silence (before frame 3)",
-            )
-            first = next(t for t, c in got if _is_comment(c))
-            r.expect(
-                0.1 <= first <= 0.6,
-                f"the first keep-alive came {first:.2f} s after the stream started; it "
-                "should come about `interval` seconds into the silence",
-            )
+            if norm in ("websockets", "ws"):
+                norm = "websocket"
+            if norm not in ("sse", "websocket"):
+                r.expect(False, f"{situation!r}: answer 'sse' or 'websocket', not {got!r}")
+                continue
+            r.expect(norm == want, f"{situation!r}: {want} fits better: {why}")
 
-        # Frames every 0.03 s: no silence, so no comment (a busy machine may stall
-        # the frames for longer than `interval`: a comment after such a stall is fine).
-        got = _run_async(lambda: _collect(with_keepalive(_frames(20, delay=0.03), 0.15)), 8)
-        n = _early_comments(got, 0.15)
-        r.expect(
-            n == 0,
-            f"{n} keep-alive comments were sent although frames came every 0.03 s: send one "
-            "only after `interval` seconds without any frame (restart the clock on each frame)",
-        )
-
-    return run_check("Exercise 9.2: keep-alive comments", body)
+    return run_check("Exercise 9.2: SSE or WebSocket?", body)
