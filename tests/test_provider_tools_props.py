@@ -73,7 +73,9 @@ LEAVES = (
     | st.just({"type": "boolean"})
     | st.just({"type": "null"})
     | st.builds(lambda v: {"const": v}, st.integers() | st.text(max_size=5))
-    | st.builds(lambda v: {"enum": v}, st.lists(st.integers() | st.booleans(), min_size=1, max_size=3))
+    | st.builds(
+        lambda v: {"enum": v}, st.lists(st.integers() | st.booleans(), min_size=1, max_size=3)
+    )
     | st.builds(lambda n: {**n, "type": [n["type"], "null"]}, strings())
 )
 
