@@ -7,14 +7,18 @@
     at arrival, and the server's CPU use. The 200 starts are spread over one
     second (--ramp-ms); a sweep with 50 and 100 streams runs first (--sweep).
     The machine is shared: the load average is printed with each figure.
+(c) Mixed load: the same 200 paced streams, a third of them with two
+    parallel tool calls (long arguments), a third with reasoning (effort
+    high, detailed summary) before a 500-token answer, a third plain text.
+    Reports the server's lateness of every paced event (p99 target < 5 ms).
 (b) Raw speed: one stream with no delay. Events/s the server emits (read by
     a bare socket client) as a ratio to the events/s the real openai SDK can
     parse from the same server in the same run. Above 1 means the SDK, not the
     server, is the bottleneck.
 
 Run: ``.venv/bin/python benchmarks/bench_provider.py [--streams 200]
-[--tokens 500] [--rate 50] [--ramp-ms 1000] [--sweep 50,100] [--only a|b]``.
-Takes about a minute.
+[--tokens 500] [--rate 50] [--ramp-ms 1000] [--sweep 50,100] [--only a|b|c]``.
+Takes about two minutes.
 """
 
 from __future__ import annotations
@@ -197,6 +201,92 @@ def report_a(r: dict[str, float], tokens: int, rate: float) -> None:
     )
 
 
+NOTES = {
+    "type": "object",
+    "properties": {
+        "notes": {"type": "array", "items": {"type": "string"}, "minItems": 12, "maxItems": 12}
+    },
+    "required": ["notes"],
+}
+MIXED_BODIES = {
+    "tools": {
+        "input": "Use save_notes and file_notes for the ocean",
+        "tools": [
+            {"type": "function", "name": name, "description": "Keep notes", "parameters": NOTES}
+            for name in ("save_notes", "file_notes")
+        ],
+    },
+    "reasoning": {
+        "input": "Tell me about streaming",
+        "reasoning": {"effort": "high", "summary": "detailed"},
+    },
+    "text": {"input": "Tell me about streaming"},
+}
+
+
+def mixed_request(port: int, kind: str, tokens: int, seed: int) -> bytes:
+    body = json.dumps({"model": "m", "stream": True, **MIXED_BODIES[kind]}).encode()
+    return (
+        f"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nx-streamlab-tokens: {tokens}\r\nx-streamlab-seed: {seed}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode() + body
+
+
+async def whole_stream(port: int, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    data = await reader.read(-1)
+    writer.close()
+    return data
+
+
+def bench_c(streams: int, tokens: int, rate: float, ramp: float) -> None:
+    import httpx
+
+    kinds = [("tools", "reasoning", "text")[i % 3] for i in range(streams)]
+
+    async def run() -> list[bytes]:
+        async def delayed(i: int) -> bytes:
+            await asyncio.sleep(ramp * i / streams)
+            return await whole_stream(port, mixed_request(port, kinds[i], tokens, i))
+
+        return await asyncio.gather(*(delayed(i) for i in range(streams)))
+
+    proc, port = start_server(rate)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        httpx.get(base + "/streamlab/stats?reset=1")
+        load = os.getloadavg()[0]
+        cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
+        bodies = asyncio.run(run())
+        wall = time.perf_counter() - t0
+        cpu = cpu_seconds(proc.pid) - cpu0
+        server = httpx.get(base + "/streamlab/stats").json()
+    finally:
+        proc.terminate()
+        proc.wait()
+    counts = {k: [] for k in MIXED_BODIES}
+    for kind, body in zip(kinds, bodies, strict=True):
+        assert b'"type": "response.completed"' in body, f"a {kind} stream did not complete"
+        counts[kind].append(body.count(b'.delta", '))
+    late = server["lateness_ms"]
+    print(
+        f"(c) mixed: {streams} concurrent Responses streams at {rate:g} events/s "
+        f"(load average {load:.1f} when it started)"
+    )
+    for kind, n in counts.items():
+        print(f"    {len(n)} {kind} streams, {statistics.median(n):.0f} delta events each (median)")
+    print(
+        f"    lateness of {server['lateness_samples']:,} paced events at the server: p50 {late['p50']:.2f} ms, "
+        f"p99 {late['p99']:.2f} ms, max {late['max']:.2f} ms  "
+        f"[target p99 < 5 ms: {'OK' if late['p99'] < 5 else 'MISSED'}]"
+    )
+    print(
+        f"    server CPU: {cpu:.2f} s over {wall:.1f} s wall = {100 * cpu / wall:.0f}% of one core"
+    )
+
+
 async def raw_rate(port: int, tokens: int) -> float:
     t0 = time.perf_counter()
     arrivals = await one_stream(port, tokens, 0)
@@ -267,7 +357,7 @@ def main() -> None:
         default=None,
         help="spread the stream starts over this many ms (default 1000; 0: all at once)",
     )
-    parser.add_argument("--only", choices=["a", "b"])
+    parser.add_argument("--only", choices=["a", "b", "c"])
     args = parser.parse_args()
     print(f"bench_provider on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     # Real users do not all arrive in the same millisecond, and opening a
@@ -276,7 +366,7 @@ def main() -> None:
     # one second so that opening them does not delay the tokens already
     # flowing. --ramp-ms 0 shows the thundering-herd case.
     ramp = 1.0 if args.ramp_ms is None else args.ramp_ms / 1000.0
-    if args.only != "b":
+    if args.only in (None, "a"):
         for n in [int(x) for x in args.sweep.split(",") if x.strip()]:
             r = bench_a(n, args.tokens, args.rate, ramp)
             print(
@@ -285,7 +375,9 @@ def main() -> None:
                 f"load {r['load']:.1f}"
             )
         report_a(bench_a(args.streams, args.tokens, args.rate, ramp), args.tokens, args.rate)
-    if args.only != "a":
+    if args.only in (None, "c"):
+        bench_c(args.streams, args.tokens, args.rate, ramp)
+    if args.only in (None, "b"):
         bench_b(args.fast_tokens)
 
 

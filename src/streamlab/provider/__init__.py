@@ -37,14 +37,19 @@ Endpoints
 =========
 
 ``POST /v1/responses``          OpenAI Responses API, ``stream`` true or false.
-    Events: response.created, response.in_progress, response.output_item.added,
+    Events (text answer; reasoning items and function calls: see below):
+    response.created, response.in_progress, response.output_item.added,
     response.content_part.added, response.output_text.delta (one per token),
     response.output_text.done, response.content_part.done,
     response.output_item.done, response.completed; every event has
     ``sequence_number`` from 0 and an ``event:`` line. When
     ``max_output_tokens`` cuts the answer the last event is
     ``response.incomplete`` (status "incomplete", incomplete_details.reason
-    "max_output_tokens"), as with the real API.
+    "max_output_tokens"), as with the real API. The Response object echoes
+    the request's ``tools``, ``tool_choice``, ``parallel_tool_calls``,
+    ``reasoning`` and ``text``. ``openai_responses.plan_response(body,
+    controls)`` makes the events of a response (body in, frames out) for
+    any transport (``JSON_ENCODER`` for bare JSON messages).
 ``POST /v1/chat/completions``   Chat Completions: ``chat.completion.chunk`` per
     token (first carries the role), finish_reason "stop" or "length",
     ``stream_options={"include_usage": True}`` adds a last chunk with
@@ -71,6 +76,103 @@ enum/format/maxLength, number, integer with minimum/maximum, boolean, null,
 enum, const, anyOf, ``$ref`` to ``$defs``), streamed as text deltas, so
 ``client.responses.parse(text_format=MyModel)`` works. A max-tokens cut
 leaves JSON unfinished, exactly like a real model.
+
+Prompted JSON: in ``json_object`` mode (Chat ``response_format``, Responses
+``text.format``), and on Anthropic without ``output_config``, a JSON Schema
+written in the system prompt / instructions / developer messages is followed
+as if it had been sent as ``json_schema`` (pydantic-ai's ``PromptedOutput``
+and instructor's JSON mode rely on this).
+
+Tool calls
+==========
+
+Function tools: Responses ``tools=[{"type": "function", "name", "description",
+"parameters", "strict"}]``, Chat ``tools=[{"type": "function", "function":
+{...}}]`` (``openai.pydantic_function_tool(Model)`` works), Anthropic
+``tools=[{"name", "description", "input_schema"}]``. Hosted and custom tools
+(web_search, code interpreter, ``custom``, ``web_search_20250305`` ...) get a
+400 "not supported by the local provider". A bad definition is a 400 that
+names the field: ``parameters`` not an object schema (or one the generator
+cannot satisfy), a duplicate or malformed name, a ``tool_choice`` naming an
+unknown tool, a tool result whose id matches no earlier call.
+
+The rule (deterministic; see ``streamlab.provider.tools``). The *prompt* is
+the last user message with text. A tool *matches* when the prompt contains
+its name ("get_weather" or "get weather"), a word of four letters or more of
+its name ("weather"), or a word of five letters or more of its description
+(leaving out common words such as "current" or "value"). A matching tool is
+*pending* until it has been called after the prompt.
+
+- ``tool_choice`` "none" (Anthropic ``{"type": "none"}``): never calls.
+- "auto" (the default): calls the pending tools, all at once when parallel
+  calls are allowed (``parallel_tool_calls``, default true; Anthropic
+  ``disable_parallel_tool_use``), else only the first; no pending tool: a
+  text answer.
+- "required" (Anthropic "any"): as "auto", but with nothing pending calls the
+  first tool not yet called after the prompt (else the first tool).
+- A named tool (Responses ``{"type": "function", "name"}``, Chat
+  ``{"type": "function", "function": {"name"}}``, Anthropic ``{"type":
+  "tool", "name"}``): always calls it. Responses/Chat ``allowed_tools`` limits
+  the tools first.
+
+Arguments are JSON valid for the tool's schema (the JSON generator above),
+streamed as token-sized fragments (``{"``, ``city``, ``":"`` ...), with
+plausible values for well-known property names: ``city`` (the city the
+prompt names, else a real one), ``location`` ("Lisbon, Portugal"),
+``country``, ``query``/``q``/``search`` (the prompt), ``unit`` ("celsius"),
+``timezone``, ``language``, ``currency``. Same request, same calls and ids.
+
+- Responses: ``function_call`` output items (``id`` "fc_...", ``call_id``
+  "call_...", status in_progress then completed), one ``output_index`` per
+  call: ``response.output_item.added`` (arguments ""),
+  ``response.function_call_arguments.delta`` ...,
+  ``response.function_call_arguments.done``, ``response.output_item.done``.
+- Chat: ``delta.tool_calls[i]`` by ``index``; ``id``, ``type`` and
+  ``function.name`` only in a call's first fragment (arguments ""),
+  ``content: null``, ``finish_reason: "tool_calls"``.
+- Anthropic: a short text block ("I'll use the get_weather tool to help.",
+  left out when ``tool_choice`` forces the call), then per call a
+  ``tool_use`` block (``id`` "toolu_...", ``input: {}``) with
+  ``input_json_delta`` fragments, the first ``partial_json: ""``;
+  ``stop_reason: "tool_use"``.
+
+The next turn closes the loop: results (Responses ``function_call_output``
+items, Chat ``role: "tool"`` messages, Anthropic ``tool_result`` blocks)
+after the prompt count as calls made, so once every matching tool has been
+called the answer is text that quotes each result ("Here is what I found.
+The get_weather tool returned: Sunny, 21 C"), or JSON in a JSON mode. Every
+agent loop ends, one call per round without parallel calls.
+
+Reasoning
+=========
+
+Reasoning comes before the answer and takes simulated time: it fills paced
+token slots (``x-streamlab-tokens-per-second``), so the answer's time to
+first token grows with the effort; the slots are counted as reasoning tokens.
+
+- Responses ``reasoning={"effort": ..., "summary": ...}``: effort none (no
+  reasoning), minimal 8, low 24, medium 48 (default), high 96, xhigh 160
+  slots (at least the summary's length). A ``reasoning`` output item at
+  index 0; with ``summary`` "auto"/"detailed" two summary parts, "concise"
+  one, none: an empty ``summary`` (the item still takes its time). Per part:
+  ``response.reasoning_summary_part.added``,
+  ``response.reasoning_summary_text.delta`` ..., ``...text.done``,
+  ``response.reasoning_summary_part.done``. With
+  ``include=["reasoning.encrypted_content"]`` the item has
+  ``encrypted_content``: null on ``output_item.added``, the full opaque string
+  on ``output_item.done``. ``usage.output_tokens_details.reasoning_tokens``.
+  Reasoning items passed back in ``input`` are accepted. Chat
+  ``reasoning_effort`` takes the same slots silently
+  (``completion_tokens_details.reasoning_tokens``).
+- Anthropic ``thinking={"type": "enabled", "budget_tokens": N}`` (N >= 1024
+  and < max_tokens) or ``{"type": "adaptive"}``: a ``thinking`` block first
+  (48 slots): ``thinking_delta`` fragments, then exactly one
+  ``signature_delta`` just before its ``content_block_stop``; ``display:
+  "omitted"`` sends the signature only (``thinking: ""``).
+  ``usage.output_tokens_details.thinking_tokens``. A later request that
+  passes the thinking block back is accepted (one without its
+  ``signature`` is a 400); thinking with a forced ``tool_choice`` is a 400,
+  as with the real API.
 
 Length: the answer is 4-6 sentences (~70-110 tokens); a prompt that says
 "short"/"brief" gets 2, "one sentence" gets 1, "detailed"/"long"/"story" gets 9.
@@ -117,6 +219,30 @@ Send them with the SDKs' ``extra_headers={...}`` (real providers ignore them)::
   retries unless ``max_retries=0``).
 - ``tiny-writes=N``     write the stream N bytes at a time (default 3), cutting
   lines and UTF-8 characters; ``;delay-ms=MS`` waits between writes.
+
+``x-streamlab-ending: NAME[;after=N]``  end the stream another way (``after=N``:
+answer tokens sent before a cut, default half the answer; ``_`` = ``-``):
+
+- ``refusal``: Responses a message whose content part is a refusal
+  (``response.content_part.added`` type refusal, ``response.refusal.delta``
+  ..., ``response.refusal.done``; status completed, ``output_text`` empty);
+  Chat ``delta.refusal`` chunks (the stream helper's ``refusal.delta``
+  events, ``message.refusal``), finish_reason "stop"; Anthropic the answer
+  cut, ``stop_reason: "refusal"`` with ``stop_details`` (type refusal,
+  category null, an explanation).
+- ``content-filter``: Responses ``response.incomplete`` with
+  ``incomplete_details.reason`` "content_filter"; Chat finish_reason
+  "content_filter" (the parse helpers raise ``ContentFilterFinishReasonError``).
+- ``failed`` (Responses): the text cut, then ``response.failed`` (status
+  failed, ``error`` {code "server_error", message}), handed to you as an event.
+- ``max-tokens``: as if max tokens cut the answer (``response.incomplete``
+  reason "max_output_tokens", finish_reason "length", stop_reason "max_tokens").
+- ``pause-turn``, ``context-window`` (Anthropic): stop_reason "pause_turn",
+  "model_context_window_exceeded".
+
+An ending another API does not have is a 400 that lists the ones it has.
+``responses.stream().get_final_response()`` raises ``RuntimeError`` unless
+the stream ended with ``response.completed``: read the last event instead.
 
 Event counts start at 0 and include every event (response.created, ping,
 ...); a count past the end of the stream means the fault never fires. Any

@@ -239,9 +239,10 @@ def make_calls(
 ) -> list[ToolCall]:
     """Calls with arguments for the chosen tools; compact JSON for OpenAI, spaced for Anthropic."""
     separators = (", ", ": ") if api == "messages" else (",", ":")
+    facts = " ".join(" ".join(r.content.split()) for r in history.results if not r.is_error)[:400]
     out = []
     for k, tool in enumerate(chosen):
-        args = arguments(tool, history.prompt, seed, k)
+        args = arguments(tool, history.prompt, seed, k, facts)
         out.append(
             ToolCall(
                 call_id=call_id(id_prefix, history, tool.name, k, seed),
@@ -303,8 +304,13 @@ def city_in(prompt: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _plausible(name: str, prompt: str, rng: Any) -> str | None:
+_ANSWER_KEYS = ("summary", "answer", "result", "response", "text", "content", "reply", "message")
+
+
+def _plausible(name: str, prompt: str, rng: Any, facts: str = "") -> str | None:
     key = name.lower().replace("-", "_")
+    if facts and key in _ANSWER_KEYS:
+        return facts
     city = city_in(prompt) or rng.choice(CITIES)
     if key in ("city", "city_name", "town"):
         return city
@@ -325,7 +331,7 @@ def _plausible(name: str, prompt: str, rng: Any) -> str | None:
     return None
 
 
-def _improve(value: Any, schema: Any, prompt: str, rng: Any) -> Any:
+def _improve(value: Any, schema: Any, prompt: str, rng: Any, facts: str) -> Any:
     # Only plain inline string properties are replaced, so the schema still holds.
     if not isinstance(value, dict) or not isinstance(schema, dict):
         return value
@@ -336,12 +342,12 @@ def _improve(value: Any, schema: Any, prompt: str, rng: Any) -> Any:
     for k, v in value.items():
         sub = props.get(k)
         if isinstance(sub, dict) and isinstance(v, str) and _plain_string(sub):
-            better = _plausible(k, prompt, rng)
+            better = _plausible(k, prompt, rng, facts)
             lo, hi = sub.get("minLength", 0), sub.get("maxLength", 10**9)
             if better is not None and lo <= len(better) <= hi:
                 v = better
         elif isinstance(sub, dict) and isinstance(v, dict) and "$ref" not in sub:
-            v = _improve(v, sub, prompt, rng)
+            v = _improve(v, sub, prompt, rng, facts)
         out[k] = v
     return out
 
@@ -357,11 +363,16 @@ def _plain_string(node: dict[str, Any]) -> bool:
     )
 
 
-def arguments(tool: Tool, prompt: str, seed: int, k: int = 0) -> Any:
-    """The arguments of call ``k`` to ``tool`` for ``prompt``: a value valid for its schema."""
+def arguments(tool: Tool, prompt: str, seed: int, k: int = 0, facts: str = "") -> Any:
+    """The arguments of call ``k`` to ``tool`` for ``prompt``: a value valid for its schema.
+
+    ``facts`` (what earlier tool results said) fills answer-like strings
+    (``summary``, ``answer``, ``result`` ...), so a structured final answer
+    given as a tool call uses the results.
+    """
     key = f"{prompt}\x00{tool.name}\x00{k}"
     value = json.loads(generate_json(tool.parameters, key, seed))
-    return _improve(value, tool.parameters, prompt, rng_for(key, seed + 1))
+    return _improve(value, tool.parameters, prompt, rng_for(key, seed + 1), facts)
 
 
 # -- the answer after tool results ----------------------------------------------
