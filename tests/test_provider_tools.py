@@ -526,3 +526,33 @@ def test_chat_and_anthropic_bad_tools_are_400(local_server):
             tool_choice={"type": "tool", "name": "nope"},
         )
     assert "tool_choice.name" in ainfo.value.message
+
+
+FN = [{"type": "function", "name": "f", "parameters": {"type": "object"}}]
+CHAT_FN = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+HI = [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/responses", {"input": "hi", "reasoning": {"effort": ["x"]}}),
+        ("/v1/responses", {"input": "hi", "reasoning": {"summary": {}}}),
+        ("/v1/responses", {"input": "hi", "tools": FN, "tool_choice": {"type": "allowed_tools", "tools": 1}}),
+        ("/v1/responses", {"input": [{"type": "function_call_output", "call_id": [1], "output": "x"}]}),
+        ("/v1/responses", {"input": "hi", "tools": [{"type": "function", "name": "f", "parameters": {"type": "object", "properties": {"a": {"type": "array", "minItems": "x"}}}}]}),
+        ("/v1/chat/completions", {"messages": [*HI, {"role": "assistant", "tool_calls": 1}]}),
+        ("/v1/chat/completions", {"messages": [*HI, {"role": "tool", "tool_call_id": {}, "content": "x"}]}),
+        ("/v1/chat/completions", {"messages": HI, "tools": CHAT_FN, "tool_choice": {"type": "allowed_tools", "allowed_tools": 3}}),
+        ("/v1/messages", {"max_tokens": 9, "messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": []}]}]}),
+        ("/v1/messages", {"max_tokens": 2000, "messages": HI, "thinking": {"type": "enabled", "budget_tokens": True}}),
+    ],
+)  # fmt: skip
+def test_malformed_tool_fields_are_400_not_500(path, body):
+    from starlette.testclient import TestClient
+
+    from streamlab.provider import create_app
+
+    client = TestClient(create_app(ttft_ms=0, tokens_per_second=0, jitter_ms=0))
+    r = client.post(path, json={"model": "m", **body})
+    assert r.status_code == 400, r.text

@@ -107,7 +107,7 @@ def _history(messages: list[Any], system: Any) -> T.History:
                 raise _bad(f"messages.{i}.content.{j}: expected a content block object.")
             if b.get("type") == "tool_result":
                 uid = b.get("tool_use_id")
-                if uid not in previous_uses:
+                if not isinstance(uid, str) or uid not in previous_uses:
                     raise _bad(
                         f"messages.{i}.content.{j}: unexpected `tool_use_id` found in "
                         f"`tool_result` blocks: {uid}. Each `tool_result` block must have a "

@@ -68,7 +68,7 @@ def _history(messages: list[Any]) -> T.History:
         elif role in ("system", "developer"):
             h.context += ("\n" if h.context else "") + text
         elif role == "assistant":
-            for j, call in enumerate(m.get("tool_calls") or []):
+            for j, call in enumerate(T.listed(m, "tool_calls", where)):
                 fn = call.get("function") if isinstance(call, dict) else None
                 if not isinstance(fn, dict) or not isinstance(call.get("id"), str):
                     raise ProviderError(
@@ -81,7 +81,7 @@ def _history(messages: list[Any]) -> T.History:
                 h.called.append(str(fn.get("name")))
         elif role == "tool":
             cid = m.get("tool_call_id")
-            if cid not in names:
+            if not isinstance(cid, str) or cid not in names:
                 raise T.unknown_call(
                     f"{where}.tool_call_id",
                     cid,
@@ -127,14 +127,21 @@ def _choice(body: dict[str, Any], tools: list[T.Tool]) -> tuple[T.ToolChoice, li
     if raw in ("none", "required"):
         return T.ToolChoice(raw), tools
     if isinstance(raw, dict) and raw.get("type") == "function":
-        name = (raw.get("function") or {}).get("name")
+        fn = raw.get("function")
+        name = fn.get("name") if isinstance(fn, dict) else None
         return T.named_choice(tools, name, "tool_choice.function.name"), tools
     if isinstance(raw, dict) and raw.get("type") == "allowed_tools":
-        spec = raw.get("allowed_tools") or {}
+        spec = raw.get("allowed_tools")
+        if not isinstance(spec, dict):
+            raise ProviderError(
+                400,
+                "Invalid 'tool_choice.allowed_tools': expected {'mode': ..., 'tools': [...]}.",
+                param="tool_choice.allowed_tools",
+            )
         allowed = {
-            (t.get("function") or {}).get("name")
-            for t in spec.get("tools") or []
-            if isinstance(t, dict)
+            t["function"].get("name")
+            for t in T.listed(spec, "tools", "tool_choice.allowed_tools")
+            if isinstance(t, dict) and isinstance(t.get("function"), dict)
         }
         mode = spec.get("mode", "auto")
         return T.ToolChoice("required" if mode == "required" else "auto"), [

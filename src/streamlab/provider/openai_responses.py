@@ -168,7 +168,7 @@ def _history(body: dict[str, Any]) -> T.History:
             h.called.append(name)
         elif kind == "function_call_output":
             cid = item.get("call_id")
-            if cid not in names and not trust_ids:
+            if (not isinstance(cid, str) or cid not in names) and not trust_ids:
                 raise T.unknown_call(
                     f"{where}.call_id",
                     cid,
@@ -207,7 +207,9 @@ def _choice(body: dict[str, Any], tools: list[T.Tool]) -> tuple[T.ToolChoice, li
     if isinstance(raw, dict) and raw.get("type") == "function":
         return T.named_choice(tools, raw.get("name"), "tool_choice.name"), tools
     if isinstance(raw, dict) and raw.get("type") == "allowed_tools":
-        allowed = {t.get("name") for t in raw.get("tools") or [] if isinstance(t, dict)}
+        allowed = {
+            t.get("name") for t in T.listed(raw, "tools", "tool_choice") if isinstance(t, dict)
+        }
         mode = raw.get("mode", "auto")
         if mode not in ("auto", "required"):
             raise ProviderError(
@@ -251,15 +253,16 @@ def _reasoning(body: dict[str, Any]) -> dict[str, Any] | None:
     cfg = field(body, "reasoning", dict)
     if cfg is None:
         return None
-    effort, summary = cfg.get("effort"), cfg.get("summary") or cfg.get("generate_summary")
-    if effort is not None and effort not in EFFORT_SLOTS:
+    effort = cfg.get("effort")
+    summary = cfg.get("summary") if "summary" in cfg else cfg.get("generate_summary")
+    if effort is not None and (not isinstance(effort, str) or effort not in EFFORT_SLOTS):
         raise ProviderError(
             400,
             f"Invalid 'reasoning.effort': {json.dumps(effort)[:40]}; expected one of "
             f"{', '.join(EFFORT_SLOTS)}.",
             param="reasoning.effort",
         )
-    if summary is not None and summary not in ("auto", "concise", "detailed"):
+    if summary is not None and (not isinstance(summary, str) or summary not in T.SUMMARIES):
         raise ProviderError(
             400,
             "Invalid 'reasoning.summary': expected 'auto', 'concise' or 'detailed'.",

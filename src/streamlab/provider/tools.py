@@ -106,6 +106,23 @@ class History:
 
 # -- definitions ----------------------------------------------------------
 
+SUMMARIES = ("auto", "concise", "detailed")
+
+
+def listed(obj: dict[str, Any], key: str, where: str) -> list[Any]:
+    """``obj[key]`` when it is a list (absent or null: empty); a 400 naming it otherwise."""
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProviderError(
+            400,
+            f"Invalid type for '{where}.{key}': expected an array, got {type(value).__name__}.",
+            param=f"{where}.{key}",
+            code="invalid_type",
+        )
+    return value
+
 
 def unsupported_tool(where: str, kind: str) -> ProviderError:
     return ProviderError(
