@@ -231,7 +231,9 @@ async def test_aiter_sse_over_a_real_response(serve) -> None:
 def test_reconnects_without_losing_or_repeating_events(serve, drop: str) -> None:
     server = serve(resumable(total=10, per_connection=3, drop=drop))
     seen: list[Reconnect] = []
-    with EventSource(server.url, on_reconnect=seen.append, max_attempts=3) as source:
+    with EventSource(
+        server.url, on_reconnect=seen.append, max_attempts=3, min_retry_ms=0
+    ) as source:
         events = list(source)
     assert [e.id for e in events] == [str(i) for i in range(1, 11)]
     assert [e.json()["text"] for e in events] == [f"é{i}" for i in range(1, 11)]
@@ -253,7 +255,7 @@ def test_reconnects_without_losing_or_repeating_events(serve, drop: str) -> None
 @pytest.mark.parametrize("drop", ["eof", "truncate", "reset"])
 async def test_async_reconnects_without_losing_or_repeating_events(serve, drop: str) -> None:
     server = serve(resumable(total=10, per_connection=4, drop=drop))
-    async with AsyncEventSource(server.url, max_attempts=3) as source:
+    async with AsyncEventSource(server.url, max_attempts=3, min_retry_ms=0) as source:
         events = [e async for e in source]
     assert [e.id for e in events] == [str(i) for i in range(1, 11)]
     assert [r.last_event_id for r in source.reconnects] == ["4", "8", "10"]
@@ -291,7 +293,7 @@ def test_gives_up_after_too_many_attempts_without_events(serve) -> None:
         conn.end()
 
     server = serve(handler)
-    source = EventSource(server.url, retry_ms=5, max_retry_ms=12, max_attempts=3)
+    source = EventSource(server.url, retry_ms=5, min_retry_ms=0, max_retry_ms=12, max_attempts=3)
     with source, pytest.raises(SSEReconnectError) as info:
         list(source)
     assert info.value.attempts == 3
@@ -308,7 +310,7 @@ def test_connection_refused_counts_as_a_failed_attempt() -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    source = EventSource(f"http://127.0.0.1:{port}/", retry_ms=1, max_attempts=2)
+    source = EventSource(f"http://127.0.0.1:{port}/", retry_ms=1, min_retry_ms=0, max_attempts=2)
     with source, pytest.raises(SSEReconnectError) as info:
         list(source)
     assert isinstance(info.value.__cause__, httpx.ConnectError)

@@ -38,7 +38,7 @@ def test_the_id_follows_each_event_as_it_is_handed_on() -> None:
 
 
 def test_failures_in_a_row_back_off_then_give_up() -> None:
-    r = Reconnector(URL, retry_ms=5, max_retry_ms=12, max_attempts=3)
+    r = Reconnector(URL, retry_ms=5, min_retry_ms=0, max_retry_ms=12, max_attempts=3)
     r.next_delay()
     cause = ConnectionError("refused")
     delays = []
@@ -53,7 +53,7 @@ def test_failures_in_a_row_back_off_then_give_up() -> None:
 
 
 def test_an_event_resets_the_count() -> None:
-    r = Reconnector(URL, retry_ms=10)
+    r = Reconnector(URL, retry_ms=10, min_retry_ms=0)
     r.next_delay()
     r.connection_ended(ConnectionError())
     assert r.next_delay() == 0.01
