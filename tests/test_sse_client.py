@@ -19,6 +19,8 @@ import httpx
 import pytest
 
 from streamlab.sse import (
+    DEFAULT_MAX_RECONNECTS,
+    MIN_RETRY_MS,
     AsyncEventSource,
     EventSource,
     Reconnect,
@@ -26,8 +28,10 @@ from streamlab.sse import (
     SSEContentTypeError,
     SSEDecoder,
     SSEError,
+    SSELimitError,
     SSEReconnectError,
     SSEStatusError,
+    SSETransportError,
     aiter_sse,
     encode_event,
     iter_sse,
@@ -231,7 +235,9 @@ async def test_aiter_sse_over_a_real_response(serve) -> None:
 def test_reconnects_without_losing_or_repeating_events(serve, drop: str) -> None:
     server = serve(resumable(total=10, per_connection=3, drop=drop))
     seen: list[Reconnect] = []
-    with EventSource(server.url, on_reconnect=seen.append, max_attempts=3) as source:
+    with EventSource(
+        server.url, on_reconnect=seen.append, max_attempts=3, min_retry_ms=0
+    ) as source:
         events = list(source)
     assert [e.id for e in events] == [str(i) for i in range(1, 11)]
     assert [e.json()["text"] for e in events] == [f"é{i}" for i in range(1, 11)]
@@ -253,7 +259,7 @@ def test_reconnects_without_losing_or_repeating_events(serve, drop: str) -> None
 @pytest.mark.parametrize("drop", ["eof", "truncate", "reset"])
 async def test_async_reconnects_without_losing_or_repeating_events(serve, drop: str) -> None:
     server = serve(resumable(total=10, per_connection=4, drop=drop))
-    async with AsyncEventSource(server.url, max_attempts=3) as source:
+    async with AsyncEventSource(server.url, max_attempts=3, min_retry_ms=0) as source:
         events = [e async for e in source]
     assert [e.id for e in events] == [str(i) for i in range(1, 11)]
     assert [r.last_event_id for r in source.reconnects] == ["4", "8", "10"]
@@ -291,7 +297,7 @@ def test_gives_up_after_too_many_attempts_without_events(serve) -> None:
         conn.end()
 
     server = serve(handler)
-    source = EventSource(server.url, retry_ms=5, max_retry_ms=12, max_attempts=3)
+    source = EventSource(server.url, retry_ms=5, min_retry_ms=0, max_retry_ms=12, max_attempts=3)
     with source, pytest.raises(SSEReconnectError) as info:
         list(source)
     assert info.value.attempts == 3
@@ -308,7 +314,7 @@ def test_connection_refused_counts_as_a_failed_attempt() -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    source = EventSource(f"http://127.0.0.1:{port}/", retry_ms=1, max_attempts=2)
+    source = EventSource(f"http://127.0.0.1:{port}/", retry_ms=1, min_retry_ms=0, max_attempts=2)
     with source, pytest.raises(SSEReconnectError) as info:
         list(source)
     assert isinstance(info.value.__cause__, httpx.ConnectError)
@@ -518,3 +524,123 @@ def test_errors_are_named_by_their_public_module_in_tracebacks():
         shown = "".join(traceback.format_exception_only(type(exc), exc))
     assert shown.startswith("streamlab.sse.SSEStatusError:"), shown
     assert all(getattr(sse, e.__name__) is e for e in sse.SSEError.__subclasses__())
+
+
+# ---------------------------------------------------------------------- hostile servers
+
+
+def _retry_0(conn: Conn) -> None:
+    """A server that asks for no wait at all, sends one event (no id) and closes."""
+    conn.head()
+    conn.send(b"retry: 0\ndata: again\n\n")
+    conn.end()
+
+
+def test_retry_0_reconnects_at_the_floor_then_waits_for_the_budget(serve) -> None:
+    server = serve(_retry_0)
+    seen: list[Reconnect] = []
+
+    def record(reconnect: Reconnect) -> None:
+        seen.append(reconnect)
+        if len(seen) == DEFAULT_MAX_RECONNECTS + 1:
+            source.close()  # the decision is made; no need to sit out the wait
+
+    # The default floor and budget; a window longer than any test could take,
+    # so that the wait it asks for shows the budget whatever the machine's speed.
+    source = EventSource(server.url, max_attempts=None, reconnect_window=3600, on_reconnect=record)
+    with source:
+        events = list(source)
+    assert len(events) == len(server.requests) == DEFAULT_MAX_RECONNECTS + 1
+    assert [r.delay for r in seen[:-1]] == [MIN_RETRY_MS / 1000] * DEFAULT_MAX_RECONNECTS
+    assert seen[-1].delay > 3000  # the 11th would fall inside the window: it waits
+
+
+async def test_async_retry_0_is_budgeted_too(serve) -> None:
+    import asyncio
+
+    server = serve(_retry_0)
+    source = AsyncEventSource(
+        server.url, max_attempts=None, max_reconnects=2, reconnect_window=3600
+    )
+    closing = []
+
+    def record(reconnect: Reconnect) -> None:
+        if len(source.reconnects) == 3:  # decided: close while it waits
+            closing.append(asyncio.get_running_loop().create_task(source.aclose()))
+
+    source.on_reconnect = record
+    async with source:
+        events = [e async for e in source]
+    await asyncio.gather(*closing)
+    assert len(events) == len(server.requests) == 3
+    assert [r.delay for r in source.reconnects[:2]] == [0.1, 0.1]
+    assert source.reconnects[2].delay > 3000
+
+
+def _redirect_loop(conn: Conn) -> None:
+    conn.head(
+        302, content_type=None, chunked=False, extra="Location: /events\r\nContent-Length: 0\r\n"
+    )
+
+
+def test_a_redirect_loop_is_a_typed_error_with_its_cause(serve) -> None:
+    server = serve(_redirect_loop)
+    with EventSource(server.url) as source, pytest.raises(SSETransportError) as info:
+        list(source)
+    err = info.value
+    assert isinstance(err, SSEError) and isinstance(err.__cause__, httpx.TooManyRedirects)
+    assert err.cause is err.__cause__ and err.url == server.url
+    assert f"could not read an event stream from {server.url}: TooManyRedirects" in str(err)
+    assert "keeps redirecting" in str(err) and "follow_redirects=False" in str(err)
+    assert source.reconnects == []  # it would only loop again
+
+
+async def test_async_redirect_loop_and_a_bad_scheme_are_typed_errors(serve) -> None:
+    server = serve(_redirect_loop)
+    async with AsyncEventSource(server.url) as source:
+        with pytest.raises(SSETransportError, match="keeps redirecting") as info:
+            async for _ in source:
+                pass
+    assert isinstance(info.value.__cause__, httpx.TooManyRedirects)
+    async with AsyncEventSource("ftp://127.0.0.1/events") as source:
+        with pytest.raises(SSETransportError, match="must start with http:// or https://") as info:
+            async for _ in source:
+                pass
+    assert isinstance(info.value.__cause__, httpx.UnsupportedProtocol)
+
+
+@pytest.mark.parametrize(
+    ("url", "cause", "hint"),
+    [
+        ("ftp://127.0.0.1/events", httpx.UnsupportedProtocol, "http:// or https://"),
+        ("http://127.0.0.1:80a/events", httpx.InvalidURL, "the URL is not valid"),
+    ],
+)
+def test_bad_urls_are_typed_errors(url: str, cause: type, hint: str) -> None:
+    with EventSource(url) as source, pytest.raises(SSETransportError, match=hint) as info:
+        list(source)
+    assert isinstance(info.value.__cause__, cause)
+
+
+def test_limits_reach_the_decoders_of_the_clients_and_adapters(serve) -> None:
+    def handler(conn: Conn) -> None:
+        conn.head()
+        conn.send(encode_event("short"))
+        for _ in range(64):  # a 4 MiB line, which a 64 KiB limit stops early
+            conn.send(b"x" * 65536)
+        conn.end()
+
+    server = serve(handler)
+    got = []
+    with EventSource(server.url, max_line_bytes=65536) as source:
+        with pytest.raises(SSELimitError, match="max_line_bytes=65,536") as info:
+            for event in source:
+                got.append(event.data)
+    assert got == ["short"] and info.value.limit == "max_line_bytes"
+    assert source.reconnects == []  # the same line would come again
+    with httpx.stream("GET", server.url) as response:
+        with pytest.raises(SSELimitError, match="max_event_bytes"):
+            list(iter_sse(response, max_event_bytes=100_000))
+    with httpx.stream("GET", server.url) as response:
+        with pytest.raises(TypeError, match="pass the limits to the SSEDecoder"):
+            list(iter_sse(response, decoder=SSEDecoder(), max_line_bytes=10))

@@ -26,7 +26,8 @@ Layers, lowest first, and the module of each (import them all from here):
   in ``_event.py``): sans-IO (h11 style). ``feed(bytes)`` returns the
   :class:`ServerSentEvent` objects completed by those bytes; ``close()`` ends
   the stream. No sockets, no threads, no asyncio: it runs the same under a
-  test, a notebook or a server.
+  test, a notebook or a server. Optional ``max_line_bytes`` /
+  ``max_event_bytes`` (``_limits.py``) bound what it buffers.
 - :func:`encode_event` / :func:`encode` (``_encoder.py``): the reverse, for
   servers and tests.
 - :func:`iter_sse` / :func:`aiter_sse` (``_httpx.py``): feed an
@@ -35,9 +36,11 @@ Layers, lowest first, and the module of each (import them all from here):
   browser's ``EventSource`` in Python: reconnect after a dropped connection,
   wait the server's ``retry`` time, send ``Last-Event-ID``, stop on HTTP 204,
   raise typed errors otherwise. Every reconnection is recorded in
-  ``.reconnects`` and can be watched with ``on_reconnect``. Both are thin IO
-  loops around one sans-IO ``Reconnector`` (``_reconnect.py``, with
-  :class:`Reconnect` and the defaults), which makes every decision.
+  ``.reconnects`` and can be watched with ``on_reconnect``; a floor on the
+  wait and a budget of reconnections keep a server's ``retry: 0`` from
+  making a client spin. Both are thin IO loops around one sans-IO
+  ``Reconnector`` (``_reconnect.py``, with :class:`Reconnect`, the defaults
+  and the waiting rule), which makes every decision.
 - The errors, all :class:`SSEError`, are in ``_errors.py``.
 """
 
@@ -50,17 +53,22 @@ from streamlab.sse._errors import (
     SSEEncodeError,
     SSEError,
     SSEJSONError,
+    SSELimitError,
     SSEReconnectError,
     SSEStateError,
     SSEStatusError,
+    SSETransportError,
 )
 from streamlab.sse._event import ServerSentEvent
 from streamlab.sse._eventsource import AsyncEventSource, EventSource
 from streamlab.sse._httpx import aiter_sse, iter_sse
 from streamlab.sse._reconnect import (
     DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_RECONNECTS,
+    DEFAULT_RECONNECT_WINDOW,
     DEFAULT_RETRY_MS,
     MAX_RETRY_MS,
+    MIN_RETRY_MS,
     Reconnect,
 )
 
@@ -76,6 +84,8 @@ for _error in (
     SSEStatusError,
     SSEContentTypeError,
     SSEReconnectError,
+    SSETransportError,
+    SSELimitError,
 ):
     _error.__module__ = __name__
 del _error
@@ -83,18 +93,23 @@ del _error
 __all__ = [
     "AsyncEventSource",
     "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MAX_RECONNECTS",
+    "DEFAULT_RECONNECT_WINDOW",
     "DEFAULT_RETRY_MS",
     "EventSource",
     "MAX_RETRY_MS",
+    "MIN_RETRY_MS",
     "Reconnect",
     "SSEContentTypeError",
     "SSEDecoder",
     "SSEEncodeError",
     "SSEError",
     "SSEJSONError",
+    "SSELimitError",
     "SSEReconnectError",
     "SSEStateError",
     "SSEStatusError",
+    "SSETransportError",
     "ServerSentEvent",
     "aiter_sse",
     "encode",

@@ -17,8 +17,9 @@ from __future__ import annotations
 import sys
 from codecs import utf_8_decode as _utf_8_decode
 
-from streamlab.sse._errors import SSEStateError
+from streamlab.sse._errors import SSELimitError, SSEStateError
 from streamlab.sse._event import ServerSentEvent
+from streamlab.sse._limits import Meter
 
 # A frozen dataclass's __init__ goes through object.__setattr__ four times
 # (about 1 us); the slot descriptors write the same slots at a third of the cost.
@@ -80,6 +81,13 @@ class SSEDecoder:
     would make a client forget the id after the first event of a reconnection
     to a server that sends ids only now and then.
 
+    Limits (off by default, as in browsers): with ``max_line_bytes`` a line
+    longer than that many bytes, with ``max_event_bytes`` an event whose lines
+    add up to more, raises :class:`SSELimitError` (and closes the decoder) as
+    soon as the bytes fed show it, before the decoder buffers it, so memory
+    stays near the limit; line ends are not counted (``_limits.py`` has the
+    details).
+
     Properties: ``last_event_id`` (what a reconnecting client sends as
     ``Last-Event-ID``), ``retry`` (the last valid ``retry:`` value in ms, or
     None), ``bytes_fed`` and ``discarded`` (True if close() dropped an
@@ -96,18 +104,28 @@ class SSEDecoder:
         "_head",
         "_id_buffer",
         "_last_event_id",
+        "_meter",
         "_pending",
         "_retry",
         "_skip_lf",
         "_special",
     )
 
-    def __init__(self, *, last_event_id: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        last_event_id: str = "",
+        max_line_bytes: int | None = None,
+        max_event_bytes: int | None = None,
+    ) -> None:
         if "\x00" in last_event_id or "\r" in last_event_id or "\n" in last_event_id:
             raise ValueError(
                 f"last_event_id {last_event_id!r} contains NUL, CR or LF, which no server "
                 "could have sent as an id"
             )
+        limited = max_line_bytes is not None or max_event_bytes is not None
+        # Measures every chunk before it is kept (None: no limits, nothing measured).
+        self._meter = Meter(max_line_bytes, max_event_bytes) if limited else None
         # Bytes after the last line end, waiting for their line to complete.
         self._pending: list[bytes] = []
         # Start of the stream not yet past the BOM check (None once decided).
@@ -115,7 +133,7 @@ class SSEDecoder:
         # The previous chunk ended in CR: an LF starting the next one is the same line end.
         self._skip_lf = False
         # One flag for "feed needs its slow prelude" (stream start, pending CR,
-        # closed), so that the 1-byte-chunk path tests a single attribute.
+        # closed, limits), so that the 1-byte-chunk path tests a single attribute.
         self._special = True
         self._data: list[str] = []
         self._event = ""
@@ -134,6 +152,16 @@ class SSEDecoder:
     def last_event_id(self) -> str:
         """The last event ID string: the id in force at the last empty line."""
         return self._last_event_id
+
+    @property
+    def max_line_bytes(self) -> int | None:
+        """The longest line accepted, in bytes (None: no limit)."""
+        return None if self._meter is None else self._meter.max_line
+
+    @property
+    def max_event_bytes(self) -> int | None:
+        """The largest event accepted, in bytes of its lines (None: no limit)."""
+        return None if self._meter is None else self._meter.max_event
 
     @property
     def retry(self) -> int | None:
@@ -219,7 +247,7 @@ class SSEDecoder:
         return self._text(block.decode("utf-8", "replace"))
 
     def _prelude(self, data: bytes) -> bytes:
-        """The rare cases: not bytes, closed, start of stream (BOM), CR ending the last chunk."""
+        """The rare cases: not bytes, closed, start of stream (BOM), CR ending the last chunk, limits."""
         if type(data) is not bytes:
             if isinstance(data, (bytearray, memoryview)):
                 data = bytes(data)  # a copy: the caller may reuse its buffer
@@ -250,7 +278,14 @@ class SSEDecoder:
             if data[0] == 10:
                 data = data[1:]
                 self._consumed += 1
-        self._special = self._head is not None or self._skip_lf
+        meter = self._meter
+        self._special = self._head is not None or self._skip_lf or meter is not None
+        if meter is not None and data:
+            try:
+                meter.measure(data)
+            except SSELimitError:
+                self.close()  # drops what is buffered; the stream cannot be resynchronised
+                raise
         return data
 
     def close(self) -> list[ServerSentEvent]:

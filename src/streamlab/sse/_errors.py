@@ -19,6 +19,25 @@ class SSEStateError(SSEError, RuntimeError):
     """An object was used in a state that does not allow it (e.g. ``feed`` after ``close``)."""
 
 
+class SSELimitError(SSEError, ValueError):
+    """A line or an event of the stream is longer than the decoder's limit.
+
+    Attributes: ``limit`` (``"max_line_bytes"`` or ``"max_event_bytes"``) and
+    ``value`` (the limit, in bytes). The decoder is closed when it raises this.
+    """
+
+    def __init__(self, limit: str, value: int) -> None:
+        self.limit = limit
+        self.value = value
+        noun, what = ("line", "a line") if limit == "max_line_bytes" else ("event", "an event")
+        super().__init__(
+            f"{what} of the stream is longer than {limit}={value:,} bytes, so the decoder "
+            f"stopped before buffering it: if the server really sends {noun}s this long, "
+            f"raise {limit} (None: no limit); otherwise the stream is not what it "
+            "should be (a runaway line, or not an event stream at all)"
+        )
+
+
 class SSEStatusError(SSEError):
     """The server answered with a status other than 2xx.
 
@@ -78,6 +97,44 @@ class SSEReconnectError(SSEError):
             f"{text}; last cause: {describe(last_cause)} (is the server up? raise "
             "max_attempts, or pass max_attempts=None to keep trying)"
         )
+
+
+class SSETransportError(SSEError):
+    """The request could not be made, or its response not read, in a way that retrying cannot fix.
+
+    A redirect loop, a URL that is not ``http(s)://``, an invalid URL or
+    header, a body that cannot be decoded. (Dropped connections and timeouts
+    are retried instead, and end in :class:`SSEReconnectError` if they go
+    on.) Attributes: ``url`` and ``cause``, the transport's own exception
+    (also the ``__cause__``).
+    """
+
+    def __init__(self, url: str, cause: BaseException) -> None:
+        self.url = url
+        self.cause = cause
+        hint = _TRANSPORT_HINTS.get(type(cause).__name__, _TRANSPORT_HINT)
+        super().__init__(f"could not read an event stream from {url}: {describe(cause)} ({hint})")
+
+
+# Keyed by the class name, so that httpx and its fork httpx2 share the table.
+_TRANSPORT_HINTS = {
+    "TooManyRedirects": (
+        "the server keeps redirecting, probably in a loop: open the URL with "
+        "httpx.get(url, follow_redirects=False) to see the Location it sends, and use the final URL"
+    ),
+    "UnsupportedProtocol": "the URL must start with http:// or https://",
+    "InvalidURL": "the URL is not valid: check it for spaces, a missing host or a bad port",
+    "LocalProtocolError": (
+        "httpx refused to send this request: check the headers (no line breaks or "
+        "non-ASCII text in values)"
+    ),
+    "DecodingError": (
+        "the body could not be decoded: the server's Content-Encoding is wrong or unsupported; "
+        "an event stream should not be compressed"
+    ),
+    "ProxyError": "the proxy refused the request: check HTTP_PROXY / HTTPS_PROXY / NO_PROXY",
+}
+_TRANSPORT_HINT = "retrying would fail the same way: check the URL and the request"
 
 
 def describe(cause: BaseException | str) -> str:

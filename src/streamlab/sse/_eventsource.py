@@ -14,11 +14,15 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+from streamlab.sse._errors import SSETransportError
 from streamlab.sse._event import ServerSentEvent
 from streamlab.sse._reconnect import (
     DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_RECONNECTS,
+    DEFAULT_RECONNECT_WINDOW,
     DEFAULT_RETRY_MS,
     MAX_RETRY_MS,
+    MIN_RETRY_MS,
     Reconnect,
     Reconnector,
 )
@@ -47,18 +51,28 @@ class _SourceBase(Generic[_Client]):
         content: bytes | str | None = None,
         last_event_id: str = "",
         retry_ms: int = DEFAULT_RETRY_MS,
+        min_retry_ms: int = MIN_RETRY_MS,
         max_retry_ms: int = MAX_RETRY_MS,
         max_attempts: int | None = DEFAULT_MAX_ATTEMPTS,
+        max_reconnects: int | None = DEFAULT_MAX_RECONNECTS,
+        reconnect_window: float = DEFAULT_RECONNECT_WINDOW,
         on_reconnect: Callable[[Reconnect], Any] | None = None,
+        max_line_bytes: int | None = None,
+        max_event_bytes: int | None = None,
         timeout: Any = None,
     ) -> None:
         self._state = Reconnector(
             str(url),
             last_event_id=last_event_id,
             retry_ms=retry_ms,
+            min_retry_ms=min_retry_ms,
             max_retry_ms=max_retry_ms,
             max_attempts=max_attempts,
+            max_reconnects=max_reconnects,
+            reconnect_window=reconnect_window,
             on_reconnect=on_reconnect,
+            max_line_bytes=max_line_bytes,
+            max_event_bytes=max_event_bytes,
         )
         self.method = method
         self._headers = dict(headers or {})
@@ -91,6 +105,33 @@ class _SourceBase(Generic[_Client]):
     @max_retry_ms.setter
     def max_retry_ms(self, value: int) -> None:
         self._state.max_retry_ms = value
+
+    @property
+    def min_retry_ms(self) -> int:
+        """Lower bound (ms) on every wait before a reconnection."""
+        return self._state.min_retry_ms
+
+    @min_retry_ms.setter
+    def min_retry_ms(self, value: int) -> None:
+        self._state.min_retry_ms = value
+
+    @property
+    def max_reconnects(self) -> int | None:
+        """The budget: reconnections without progress allowed per ``reconnect_window`` (None: any)."""
+        return self._state.max_reconnects
+
+    @max_reconnects.setter
+    def max_reconnects(self, value: int | None) -> None:
+        self._state.max_reconnects = value
+
+    @property
+    def reconnect_window(self) -> float:
+        """The budget's window, in seconds."""
+        return self._state.reconnect_window
+
+    @reconnect_window.setter
+    def reconnect_window(self, value: float) -> None:
+        self._state.reconnect_window = value
 
     @property
     def max_attempts(self) -> int | None:
@@ -171,25 +212,31 @@ class _SourceBase(Generic[_Client]):
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[None]:
-        """Around one connection: a drop worth another attempt is noted, not raised."""
+        """Around one connection: a drop worth another attempt is noted, not raised.
+
+        Any other transport error is raised as :class:`SSETransportError`
+        (its hint says what to do), with httpx's exception as the cause.
+        """
+        import httpx
+
         try:
             yield
         except Exception as exc:
             # After close() from elsewhere cut the connection, nothing is an error.
-            if not self._closed:
-                if not _reconnectable(exc):
-                    raise
+            if self._closed:
+                return
+            # Network trouble and a server cutting the body short are what the
+            # spec reconnects after; a redirect loop or a bad URL would fail again.
+            if isinstance(
+                exc, (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
+            ):
                 self._state.connection_ended(exc)
+            elif isinstance(exc, (httpx.RequestError, httpx.InvalidURL)):
+                raise SSETransportError(self.url, exc) from exc
+            else:
+                raise
         finally:
             self._response = None
-
-
-def _reconnectable(exc: BaseException) -> bool:
-    import httpx
-
-    # Network trouble and a server cutting the body short are what the spec
-    # reconnects after; a bad URL or our own protocol misuse would fail again.
-    return isinstance(exc, (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError))
 
 
 class EventSource(_SourceBase["httpx.Client"]):
@@ -205,10 +252,18 @@ class EventSource(_SourceBase["httpx.Client"]):
     ``retry:``, else ``retry_ms``, default 1000 ms; doubled for each further
     consecutive failure, never above ``max_retry_ms``, default 30 s), records a
     :class:`Reconnect` in ``.reconnects``, calls ``on_reconnect(record)`` and
-    connects again. HTTP 204 ends the iteration. It raises
-    :class:`SSEStatusError` on a non-2xx status, :class:`SSEContentTypeError` on
-    a body that is not ``text/event-stream``, and :class:`SSEReconnectError`
-    after ``max_attempts`` consecutive attempts without an event (None: never).
+    connects again. Every wait is at least ``min_retry_ms`` (100 ms), and
+    reconnections without progress are budgeted (``max_reconnects`` in any
+    ``reconnect_window``, 10 a minute), so that a server sending ``retry: 0``
+    cannot make it spin: the rule is in :mod:`streamlab.sse._reconnect`.
+    HTTP 204 ends the iteration. It raises :class:`SSEStatusError` on a non-2xx
+    status, :class:`SSEContentTypeError` on a body that is not
+    ``text/event-stream``, :class:`SSEReconnectError` after ``max_attempts``
+    consecutive attempts without an event (None: never), and
+    :class:`SSETransportError` for any other transport failure (a redirect
+    loop, a bad URL), each with httpx's exception as ``__cause__``.
+    ``max_line_bytes`` / ``max_event_bytes`` set the decoder's limits
+    (:class:`SSELimitError`).
 
     ``client``: an ``httpx.Client`` to use (not closed by this object);
     otherwise one is made with redirects followed and a long read timeout.
