@@ -53,6 +53,8 @@ _EXPORTS: dict[str, str] = {
     "StreamEnd": "streamlab.events",
     "Usage": "streamlab.events",
     # deltas
+    "stream_events": "streamlab.deltas",
+    "astream_events": "streamlab.deltas",
     "text_deltas": "streamlab.deltas",
     "atext_deltas": "streamlab.deltas",
     # widgets
@@ -78,7 +80,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from streamlab.deltas import atext_deltas, text_deltas
+    from streamlab.deltas import astream_events, atext_deltas, stream_events, text_deltas
     from streamlab.events import (
         ReasoningDelta,
         StreamEnd,
