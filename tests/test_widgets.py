@@ -65,7 +65,7 @@ def test_run_shows_every_delta_in_order_and_the_buffered_pane_at_the_end():
     assert (view.tokens, view.status, view.error) == (len(deltas), "done", None)
     assert view.ttft is not None and view.total is not None and view.ttft <= view.total
     b = view.buffered
-    assert (b.text, b.status, b.tokens) == (view.text, "done", len(deltas))
+    assert (b.text, b.status, b.deltas) == (view.text, "done", 1)  # one piece, at the end
     assert view.total <= b.ttft <= b.total  # all at once, after the stream ended
     assert "&lt;b&gt;not markup&lt;/b&gt;" in view.streamed.body.value  # plain text is escaped
     assert result.timeline[-1] == (pytest.approx(result.timeline[-1][0]), len(view.text))
@@ -256,8 +256,8 @@ def test_error_mid_stream_is_shown_and_raised():
     assert (view.status, view.text, view.tokens) == ("error", "partial answer", 2)
     body = view.streamed.body.value
     assert "ConnectionError" in body and "peer closed connection" in body
-    assert "2 tokens (14 characters) had arrived" in body
-    assert "error after 2 tokens" in view.status_line.value
+    assert "2 deltas (14 characters) had arrived" in body
+    assert "error after 2 deltas" in view.status_line.value
     assert (
         view.buffered.status == "error"
         and "shows nothing when it fails" in view.buffered.body.value

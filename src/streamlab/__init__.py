@@ -9,7 +9,8 @@ Modules and what they are for:
 - ``streamlab.sse``: a sans-IO Server-Sent Events decoder and encoder, thin
   httpx adapters, and reconnecting clients.
 - ``streamlab.provider``: the local simulated provider (OpenAI and Anthropic
-  wire formats) and the switch to a real provider.
+  wire formats), the switch to a real provider, and ``request()``: one
+  provider-neutral request (prompt, tools, reasoning) made into each SDK call.
 - ``streamlab.events``, ``streamlab.deltas``: provider-neutral stream events
   (text, reasoning, tool calls, the ending) and the layer that turns any SDK
   stream into them, or into text deltas only.
@@ -44,6 +45,9 @@ _EXPORTS: dict[str, str] = {
     "create_app": "streamlab.provider",
     "get_provider": "streamlab.provider",
     "Provider": "streamlab.provider",
+    "request": "streamlab.provider.request",
+    "Request": "streamlab.provider.request",
+    "Tool": "streamlab.provider.request",
     # events
     "TextDelta": "streamlab.events",
     "ReasoningDelta": "streamlab.events",
@@ -91,6 +95,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         Usage,
     )
     from streamlab.provider import LocalServer, Provider, create_app, get_provider, serve
+    from streamlab.provider.request import Request, Tool, request
     from streamlab.sse import (
         AsyncEventSource,
         EventSource,

@@ -528,3 +528,83 @@ def _parsed_or_text(arguments: str) -> Any:
         return json.loads(arguments)
     except ValueError:
         return arguments
+
+
+def replay(response: Any) -> list[dict[str, Any]]:
+    """The stream events a complete (buffered) response would have arrived as.
+
+    A Responses ``Response``, a Chat ``ChatCompletion`` or an Anthropic
+    ``Message`` (SDK object or dict) becomes the raw events of the same
+    answer, so that :class:`EventParser` reads buffered and streamed answers
+    with one code path.
+    """
+    data = as_dict(response)
+    if data.get("object") == "response" or ("output" in data and "status" in data):
+        return _replay_responses(data)
+    if data.get("object") == "chat.completion" or "choices" in data:
+        return _replay_chat(data)
+    if data.get("type") == "message":
+        return _replay_anthropic(data)
+    raise TypeError(
+        f"replay() needs a complete Responses Response, Chat ChatCompletion or Anthropic "
+        f"Message, got {type(response).__name__}. For a stream, use stream_events()."
+    )
+
+
+def _replay_responses(data: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"type": "response.created", "response": {"id": data.get("id")}}]
+    for item in data.get("output") or []:
+        if item.get("type") == "message":
+            for part in item.get("content") or []:
+                if part.get("type") == "output_text":
+                    out.append({"type": "response.output_text.delta", "delta": part.get("text")})
+                elif part.get("type") == "refusal":
+                    out.append({"type": "response.refusal.delta", "delta": part.get("refusal")})
+        elif item.get("type") == "reasoning":
+            for part in [*(item.get("summary") or []), *(item.get("content") or [])]:
+                out.append({"type": "response.reasoning_summary_part.added"})
+                out.append(
+                    {"type": "response.reasoning_summary_text.delta", "delta": part.get("text")}
+                )
+        out.append({"type": "response.output_item.done", "item": item})
+    status = data.get("status") or "completed"
+    kind = status if status in ("incomplete", "failed") else "completed"
+    return [*out, {"type": f"response.{kind}", "response": data}]
+
+
+def _replay_chat(data: dict[str, Any]) -> list[dict[str, Any]]:
+    choice = (data.get("choices") or [{}])[0]
+    message = dict(choice.get("message") or {})
+    calls = [
+        {"index": i, "id": c.get("id"), "type": "function", "function": c.get("function") or {}}
+        for i, c in enumerate(message.pop("tool_calls", None) or [])
+    ]
+    delta = {**message, **({"tool_calls": calls} if calls else {})}
+    chunk = {"index": 0, "delta": delta, "finish_reason": choice.get("finish_reason")}
+    return [{"id": data.get("id"), "choices": [chunk], "usage": data.get("usage")}]
+
+
+def _replay_anthropic(data: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"type": "message_start", "message": {"id": data.get("id"), "usage": data.get("usage")}}
+    ]
+    for i, block in enumerate(data.get("content") or []):
+        btype = block.get("type")
+        start, deltas = dict(block), []
+        if btype == "text":
+            start["text"], deltas = "", [{"type": "text_delta", "text": block.get("text")}]
+        elif btype == "thinking":
+            start["thinking"], start["signature"] = "", ""
+            deltas = [
+                {"type": "thinking_delta", "thinking": block.get("thinking")},
+                {"type": "signature_delta", "signature": block.get("signature")},
+            ]
+        elif btype == "tool_use":
+            start["input"] = {}
+            arguments = json.dumps(block.get("input") or {}, ensure_ascii=False)
+            deltas = [{"type": "input_json_delta", "partial_json": arguments}]
+        out.append({"type": "content_block_start", "index": i, "content_block": start})
+        out.extend({"type": "content_block_delta", "index": i, "delta": d} for d in deltas)
+        out.append({"type": "content_block_stop", "index": i})
+    stop = {"type": "message_delta", "delta": {"stop_reason": data.get("stop_reason")}}
+    return [*out, {**stop, "usage": data.get("usage")}, {"type": "message_stop"}]

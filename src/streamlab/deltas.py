@@ -45,54 +45,19 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from streamlab._neutral import EventParser
-from streamlab.events import StreamEnd, StreamEvent, TextDelta
+from streamlab._neutral import EventParser, replay
+from streamlab.events import StreamEnd, StreamError, StreamEvent, TextDelta
 
 __all__ = [
     "StreamError",
     "EventParser",
     "stream_events",
     "astream_events",
+    "response_events",
     "text_deltas",
     "atext_deltas",
     "delta_text",
 ]
-
-
-class StreamError(RuntimeError):
-    """The provider reported an error *inside* a stream that had started.
-
-    The HTTP status was already 200 when this happened, so the SDK could not
-    raise it as an HTTP error; it arrived as an event. Attributes:
-
-    - ``provider``: ``"openai"`` or ``"anthropic"``
-    - ``kind``: the error type or code the provider sent (e.g.
-      ``"server_error"``, ``"overloaded_error"``), or ``None``
-    - ``message``: the provider's message
-    - ``event``: the event object or dict, for inspection
-    """
-
-    def __init__(
-        self, message: str, *, provider: str, kind: str | None = None, event: Any = None
-    ) -> None:
-        self.provider = provider
-        self.kind = kind
-        self.message = message
-        self.event = event
-        where = f"{provider} stream" + (f" ({kind})" if kind else "")
-        super().__init__(
-            f"{where} failed after it had started: {message}. The text received before "
-            "this point is all there is; retry the request or show what arrived."
-        )
-
-
-def _stream_error(end: StreamEnd) -> StreamError:
-    return StreamError(
-        end.error or "unknown error",
-        provider="anthropic" if end.api == "anthropic" else "openai",
-        kind=end.reason,
-        event=end.raw,
-    )
 
 
 def delta_text(item: Any) -> str | None:
@@ -105,8 +70,8 @@ def delta_text(item: Any) -> str | None:
     for event in EventParser().feed(item):
         if isinstance(event, TextDelta):
             text += event.text
-        elif isinstance(event, StreamEnd) and event.outcome == "failed":
-            raise _stream_error(event)
+        elif isinstance(event, StreamEnd):
+            event.raise_for_error()
     return text or None
 
 
@@ -198,13 +163,26 @@ async def astream_events(stream: AsyncIterable[Any] | Iterable[Any]) -> AsyncIte
                 await result
 
 
+def response_events(response: Any) -> list[StreamEvent]:
+    """The events of a complete (buffered, ``stream=False``) response, as if it had streamed.
+
+    Takes a Responses ``Response``, a Chat ``ChatCompletion`` or an Anthropic
+    ``Message``; the last event is its :class:`~streamlab.events.StreamEnd`,
+    so a buffered answer is read with the same code as a streamed one::
+
+        end = response_events(client.responses.create(model=m, input="Hi"))[-1]
+        end.outcome, end.text, end.usage
+    """
+    return list(stream_events(replay(response)))
+
+
 def _text_of(event: StreamEvent) -> str | None:
     if isinstance(event, TextDelta):
         return event.text
     # Only an error the provider reported raises: a stream that merely stops
     # ends quietly here, as it does in the SDKs (stream_events says "failed").
-    if isinstance(event, StreamEnd) and event.outcome == "failed" and event.raw is not None:
-        raise _stream_error(event)
+    if isinstance(event, StreamEnd):
+        event.raise_for_error()
     return None
 
 

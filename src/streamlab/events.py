@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "StreamError",
     "Outcome",
     "OUTCOMES",
     "TextDelta",
@@ -60,6 +61,33 @@ __all__ = [
 #: - ``"failed"``: an error inside the stream, or it ended without saying how.
 Outcome = Literal["stop", "length", "tool_calls", "refusal", "filtered", "failed"]
 OUTCOMES: tuple[str, ...] = ("stop", "length", "tool_calls", "refusal", "filtered", "failed")
+
+
+class StreamError(RuntimeError):
+    """The provider reported an error *inside* a stream that had started.
+
+    The HTTP status was already 200 when this happened, so the SDK could not
+    raise it as an HTTP error; it arrived as an event. Attributes:
+
+    - ``provider``: ``"openai"`` or ``"anthropic"``
+    - ``kind``: the error type or code the provider sent (e.g.
+      ``"server_error"``, ``"overloaded_error"``), or ``None``
+    - ``message``: the provider's message
+    - ``event``: the event object or dict, for inspection
+    """
+
+    def __init__(
+        self, message: str, *, provider: str, kind: str | None = None, event: Any = None
+    ) -> None:
+        self.provider = provider
+        self.kind = kind
+        self.message = message
+        self.event = event
+        where = f"{provider} stream" + (f" ({kind})" if kind else "")
+        super().__init__(
+            f"{where} failed after it had started: {message}. The text received before "
+            "this point is all there is; retry the request or show what arrived."
+        )
 
 
 @dataclass(frozen=True)
@@ -181,6 +209,21 @@ class StreamEnd:
     response_id: str | None = None
     assistant_turn: tuple[dict[str, Any], ...] = field(default=(), compare=False, repr=False)
     raw: Any = field(default=None, compare=False, repr=False)
+
+    def raise_for_error(self) -> None:
+        """Raise :class:`StreamError` if the provider reported an error inside the stream.
+
+        A stream that merely stopped without its final event is
+        ``"failed"`` too but raises nothing here (the SDKs do not either):
+        check :attr:`outcome`.
+        """
+        if self.outcome == "failed" and self.raw is not None:
+            raise StreamError(
+                self.error or "unknown error",
+                provider="anthropic" if self.api == "anthropic" else "openai",
+                kind=self.reason,
+                event=self.raw,
+            )
 
     @property
     def ok(self) -> bool:
