@@ -64,6 +64,8 @@ _HELPER_REPEATS = frozenset(
     }
 )
 
+_NEUTRAL = (TextDelta, ReasoningDelta, ToolCallStart, ToolCallDelta, ToolCallDone, StreamEnd)
+
 _ANTHROPIC_OUTCOMES = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -115,7 +117,8 @@ class EventParser:
     """Turns stream items into :mod:`streamlab.events`, one item at a time (sans-IO).
 
     ``feed(item)`` returns the events the item means (often none: most wire
-    events are bookkeeping); ``close()`` is called when the stream has no
+    events are bookkeeping; an item that is already a :mod:`streamlab.events`
+    event is returned as it is); ``close()`` is called when the stream has no
     more items and returns its :class:`StreamEnd`, or ``None`` if one was
     already returned. Items after a :class:`StreamEnd` are ignored. A Chat
     stream's end waits for the usage chunk that may follow ``finish_reason``
@@ -142,6 +145,14 @@ class EventParser:
             return []
         if isinstance(item, str):
             return [TextDelta(item)] if self._add_text(item) else []
+        if isinstance(item, _NEUTRAL):  # already neutral (a demo, a recorded stream): as it is
+            if isinstance(item, StreamEnd):
+                self.end = item
+            elif isinstance(item, TextDelta):
+                self._add_text(item.text)
+            elif isinstance(item, ReasoningDelta):
+                self._reasoning.append(item.text)
+            return [item]
         if isinstance(item, (bytes, bytearray)):
             raise TypeError(
                 "the stream gave bytes. Decode the stream first: raw SSE bytes need "

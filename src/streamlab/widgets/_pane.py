@@ -326,15 +326,15 @@ class Pane:
         """Show a whole answer at once (the buffered pane) and finish.
 
         ``end`` (a buffered response's :class:`~streamlab.events.StreamEnd`)
-        gives the reasoning, tool calls, usage and outcome too; ``tokens``
-        is the output token count when there is no ``end``.
+        gives the usage and outcome, and the reasoning and tool calls unless
+        they are given; ``tokens`` is the output token count when there is no ``end``.
         """
         now = time.perf_counter()
         with self._lock:
             self._accept(now)
             assert self.t0 is not None
             if end is not None:
-                reasoning, tool_calls = end.reasoning, end.tool_calls
+                reasoning, tool_calls = reasoning or end.reasoning, tool_calls or end.tool_calls
                 self.end, self.usage = end, end.usage
             elif tokens is not None:
                 self.usage = Usage(output_tokens=tokens)
