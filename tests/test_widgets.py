@@ -65,7 +65,7 @@ def test_run_shows_every_delta_in_order_and_the_buffered_pane_at_the_end():
     assert (view.tokens, view.status, view.error) == (len(deltas), "done", None)
     assert view.ttft is not None and view.total is not None and view.ttft <= view.total
     b = view.buffered
-    assert (b.text, b.status, b.tokens) == (view.text, "done", len(deltas))
+    assert (b.text, b.status, b.deltas) == (view.text, "done", 1)  # one piece, at the end
     assert view.total <= b.ttft <= b.total  # all at once, after the stream ended
     assert "&lt;b&gt;not markup&lt;/b&gt;" in view.streamed.body.value  # plain text is escaped
     assert result.timeline[-1] == (pytest.approx(result.timeline[-1][0]), len(view.text))
@@ -256,8 +256,8 @@ def test_error_mid_stream_is_shown_and_raised():
     assert (view.status, view.text, view.tokens) == ("error", "partial answer", 2)
     body = view.streamed.body.value
     assert "ConnectionError" in body and "peer closed connection" in body
-    assert "2 tokens (14 characters) had arrived" in body
-    assert "error after 2 tokens" in view.status_line.value
+    assert "2 deltas (14 characters) had arrived" in body
+    assert "error after 2 deltas" in view.status_line.value
     assert (
         view.buffered.status == "error"
         and "shows nothing when it fails" in view.buffered.body.value
@@ -389,3 +389,92 @@ def test_plot_timeline_overlays_runs_with_labels_and_ttft_marks():
     assert y[-1] == len(a.text) and x[-1] == pytest.approx(a.total)
     with pytest.raises(TypeError, match="cannot plot"):
         plot_timeline([42])
+
+
+# -- reasoning and tool calls ------------------------------------------------------
+
+
+def thinking_then_tool_then_text(n_reasoning=3, n_args=3):
+    from streamlab.events import (
+        ReasoningDelta,
+        StreamEnd,
+        TextDelta,
+        ToolCallDelta,
+        ToolCallDone,
+        ToolCallStart,
+        Usage,
+    )
+
+    events = [ReasoningDelta(f"r{i} ") for i in range(n_reasoning)]
+    events.append(ToolCallStart(0, "call_1", "get_weather"))
+    args = [f'"a{i}"' for i in range(n_args)]
+    events += [ToolCallDelta(0, "call_1", a) for a in args]
+    events.append(ToolCallDone(0, "call_1", "get_weather", "".join(args)))
+    events += [TextDelta("The "), TextDelta("answer.")]
+    events.append(StreamEnd("stop", Usage(3, 9), text="The answer."))
+    return events
+
+
+def test_reasoning_and_tool_calls_are_shown_beside_the_text():
+    view = StreamView()
+    events = thinking_then_tool_then_text()
+    for event in events[:4]:  # the reasoning and the start of the call
+        view.push(event)
+    s = view.streamed
+    assert s.reasoning_box.layout.display != "none" and "r0 r1 r2" in s.reasoning_html.value
+    assert "Reasoning" in s.reasoning_box.titles[0] and s.reasoning_box.selected_index == 0
+    assert "get_weather" in s.tools.value and "streaming" in s.tools.value
+    assert "waiting for the answer" in s.body.value and view.ttft is None
+    for event in events[4:]:
+        view.push(event)
+    result = view.finish()
+    assert s.reasoning_box.selected_index is None  # folded once the answer started
+    assert (result.text, result.reasoning, result.outcome) == ("The answer.", "r0 r1 r2 ", "stop")
+    assert result.tool_calls[0].arguments == '"a0""a1""a2"' and result.tool_calls[0].done
+    assert "complete" in s.tools.value and result.reasoning_ttft < result.ttft
+    assert result.tokens == 9 and result.deltas == 2  # tokens from usage, deltas counted
+    stats = s.stats.value
+    assert (
+        "deltas: <b>2</b>" in stats
+        and "tokens (usage): <b>9</b>" in stats
+        and "first reasoning" in stats
+    )
+    b = view.buffered
+    assert b.reasoning == "r0 r1 r2 " and b.tool_calls == result.tool_calls
+
+
+def test_endings_other_than_stop_are_said_under_the_text():
+    from streamlab.events import StreamEnd
+
+    view = StreamView()
+    view.push("Half an ans")
+    view.push(StreamEnd("length", reason="max_output_tokens", text="Half an ans"))
+    view.finish()
+    assert "cut short (max_output_tokens)" in view.streamed.body.value
+    assert "ended: length" in view.status_line.value
+
+
+def test_a_burst_of_reasoning_and_arguments_is_coalesced_and_nothing_is_lost():
+    events = thinking_then_tool_then_text(n_reasoning=10_000, n_args=10_000)
+    view = StreamView()
+    started = time.perf_counter()
+    view.run(events)
+    elapsed = time.perf_counter() - started
+    assert view.reasoning == "".join(f"r{i} " for i in range(10_000))
+    assert view.tool_calls[0].arguments == "".join(f'"a{i}"' for i in range(10_000))
+    assert view.redraws <= 30 * elapsed + 5  # the first of each kind, final, 30/s between
+
+
+def test_real_stream_with_thinking_and_a_tool_call(local_server):
+    from streamlab import Tool, request
+
+    weather = Tool("get_weather", "Current weather for a city", {"type": "object", "properties": {"city": {"type": "string"}}})  # fmt: skip
+    req = request("Weather in Paris?", provider=local_server, api="anthropic", tools=[weather], reasoning="low", ttft_ms=0, tokens_per_second=0)  # fmt: skip
+    view = StreamView()
+    result = view.run(lambda: req.stream())
+    assert (
+        result.outcome == "tool_calls"
+        and result.reasoning
+        and result.tool_calls[0].name == "get_weather"
+    )
+    assert "the model asked for tools" in view.streamed.body.value

@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from streamlab.deltas import atext_deltas
+from streamlab.deltas import astream_events, response_events
+from streamlab.events import StreamEnd
+from streamlab.provider.request import Request, request, resolve_api
 from streamlab.widgets._pane import Pane
 from streamlab.widgets._result import StreamResult
 from streamlab.widgets._view import StreamView
@@ -93,105 +95,52 @@ class Comparison:
     __repr__ = summary
 
 
-def _provider_kind(provider: Any) -> str:
-    for attr in ("name", "kind"):
-        value = getattr(provider, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    return "local"
-
-
-async def _acompare(
-    comparison: Comparison,
-    *,
-    client: Any,
-    max_tokens: int,
-    extra_headers: dict[str, str] | None,
-    request_kwargs: dict[str, Any],
-) -> Comparison:
-    view, api, model, prompt = comparison.view, comparison.api, comparison.model, comparison.prompt
-    common: dict[str, Any] = {
-        "model": model,
-        "extra_headers": extra_headers or None,
-        **request_kwargs,
-    }
+async def _acompare(comparison: Comparison, *, client: Any, req: Request) -> Comparison:
+    view = comparison.view
 
     async def streamed(client: Any) -> None:
         pane = view.streamed
-        if api == "responses":
-            stream = await client.responses.create(input=prompt, stream=True, **common)
-        elif api == "chat":
-            stream = await client.chat.completions.create(
-                messages=[{"role": "user", "content": prompt}],
-                stream=True,
-                stream_options={"include_usage": True},
-                **common,
-            )
-        else:
-            stream = await client.messages.create(
-                messages=[{"role": "user", "content": prompt}],
-                max_tokens=max_tokens,
-                stream=True,
-                **common,
-            )
-        async with contextlib.aclosing(atext_deltas(stream)) as deltas:
-            async for delta in deltas:
-                pane.push(delta)
+        stream = await req.astream(client)
+        async with contextlib.aclosing(astream_events(stream)) as events:
+            async for event in events:
+                pane.push_event(event)
+                if isinstance(event, StreamEnd):
+                    event.raise_for_error()
         pane.finish()
 
     async def buffered(client: Any) -> None:
-        pane = view.buffered
-        if api == "responses":
-            resp = await client.responses.create(input=prompt, **common)
-            text = resp.output_text
-            usage = getattr(resp, "usage", None)
-            tokens = getattr(usage, "output_tokens", None)
-        elif api == "chat":
-            resp = await client.chat.completions.create(
-                messages=[{"role": "user", "content": prompt}], **common
-            )
-            text = resp.choices[0].message.content or ""
-            tokens = getattr(getattr(resp, "usage", None), "completion_tokens", None)
-        else:
-            resp = await client.messages.create(
-                messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens, **common
-            )
-            text = "".join(b.text for b in resp.content if getattr(b, "type", "") == "text")
-            tokens = getattr(getattr(resp, "usage", None), "output_tokens", None)
-        pane.set_text(text, tokens=tokens)
+        end = response_events(await req.acreate(client))[-1]
+        assert isinstance(end, StreamEnd)
+        end.raise_for_error()
+        view.buffered.set_text(end.text, end=end)
 
     async def guarded(pane: Pane, job: Callable[[Any], Awaitable[None]], client: Any) -> None:
         try:
             await job(client)
         except asyncio.CancelledError:
             if view.stop_requested:
-                note = None if pane.mode == "streamed" else view._stopped_note_for_buffered()
-                pane.mark_stopped(note)
+                pane.mark_stopped()
                 return
             pane.fail(asyncio.CancelledError("the comparison was cancelled"))
             raise
         except Exception as exc:  # shown in the pane, kept in the result
             pane.fail(exc)
 
-    view._begin(time.perf_counter())
+    view.begin(time.perf_counter())
     try:
         async with client:
             tasks = [
                 asyncio.ensure_future(guarded(view.streamed, streamed, client)),
                 asyncio.ensure_future(guarded(view.buffered, buffered, client)),
             ]
-            view._tasks.extend(tasks)
-            try:
+            with view.track(*tasks):
                 await asyncio.gather(*tasks)
-            finally:
-                for t in tasks:
-                    view._tasks.remove(t)
     except Exception as exc:  # e.g. the client could not be made
         for pane in (view.streamed, view.buffered):
             if not pane.finished:
                 pane.fail(exc)
     finally:
-        view._end()
+        view.end()
     return comparison
 
 
@@ -203,7 +152,7 @@ def compare(
     model: str | None = None,
     label: str | None = None,
     markdown: bool = False,
-    max_tokens: int = 1024,
+    max_tokens: int | None = None,
     extra_headers: dict[str, str] | None = None,
     view: StreamView | None = None,
     display: bool = True,
@@ -216,8 +165,11 @@ def compare(
     :class:`streamlab.LocalServer` works too. ``api`` picks the SDK call:
     ``"responses"`` (OpenAI Responses), ``"chat"`` (Chat Completions) or
     ``"anthropic"`` (Messages); ``"auto"`` uses Anthropic for an Anthropic
-    provider, else Responses. ``extra_headers`` go to both requests (the
-    local provider reads ``x-streamlab-ttft-ms``, ``x-streamlab-fault``, ...).
+    provider, else Responses. ``max_tokens`` caps the answer (``None``: the
+    API's default; Anthropic needs one, 1024). ``extra_headers`` go to both
+    requests (the local provider reads ``x-streamlab-ttft-ms``,
+    ``x-streamlab-fault``, ...). The request is built by
+    :func:`streamlab.request`, so the three APIs are called the same way.
 
     In a notebook this returns at once and runs in the background:
     ``await compare(...)`` waits. Without a running event loop it blocks
@@ -228,48 +180,32 @@ def compare(
         from streamlab.provider import get_provider
 
         provider = get_provider()
-    kind = _provider_kind(provider)
-    if api == "auto":
-        api = "anthropic" if kind == "anthropic" else "responses"
-    if api not in ("responses", "chat", "anthropic"):
-        raise ValueError(f"api must be 'auto', 'responses', 'chat' or 'anthropic', got {api!r}")
-    # A LocalServer has no model attributes; its settings name the model it serves.
-    served = getattr(getattr(provider, "settings", None), "model", None)
-    if api == "anthropic":
-        make_client = provider.async_anthropic
-        model = model or getattr(provider, "anthropic_model", None) or served
-    else:
-        make_client = provider.async_openai
-        model = model or getattr(provider, "model", None) or served
-    if not model:
-        raise ValueError(
-            f"no model: pass model=... (the provider {provider!r} has no default for the {api} API)"
-        )
+    api = resolve_api(provider, api)  # type: ignore[assignment]
+    req = request(
+        prompt,
+        provider=provider,
+        api=api,
+        model=model,
+        max_tokens=max_tokens,
+        headers=extra_headers,
+        **request_kwargs,
+    )
+    kind = getattr(provider, "kind", None) or "local"
     view = view or StreamView(label=label or f"{kind} {api}", markdown=markdown)
     if label:
         view.label = label
-    comparison = Comparison(view=view, prompt=prompt, api=api, model=model)
+    comparison = Comparison(view=view, prompt=prompt, api=api, model=req.model)
     # Made here, before the clock starts and before the view shows: the first
     # client imports its SDK (a second or two), which is not the request's
     # time, and a configuration error (no API key) is raised at once.
-    client = make_client()
+    client = req.async_client()
     # The SDKs import each API's resource module on first attribute access
     # (a fraction of a second, more on a busy machine): do it before the clock.
-    _ = (
-        client.messages
-        if api == "anthropic"
-        else (client.responses if api == "responses" else client.chat.completions)
-    )
+    req.endpoint(client)
     _warm_parser(api)
     if display:
         _display(view)
-    job = _acompare(
-        comparison,
-        client=client,
-        max_tokens=max_tokens,
-        extra_headers=extra_headers,
-        request_kwargs=request_kwargs,
-    )
+    job = _acompare(comparison, client=client, req=req)
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
