@@ -18,7 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from streamlab.provider import lessons
 from streamlab.provider.anthropic_messages import create_message
 from streamlab.provider.config import Settings
-from streamlab.provider.faults import Flavor, ProviderError
+from streamlab.provider.faults import ProviderError, flavor_for
 from streamlab.provider.openai_chat import create_chat_completion
 from streamlab.provider.openai_responses import create_response
 from streamlab.provider.streaming import Stats
@@ -28,11 +28,6 @@ log = logging.getLogger("streamlab.provider")
 Handler = Callable[[Request], Awaitable[Any]]
 
 MODELS = ("streamlab-local", "streamlab-local-json")
-
-
-def flavor_for(path: str) -> Flavor:
-    """Anthropic's error shape under /v1/messages, OpenAI's everywhere else."""
-    return "anthropic" if path.startswith("/v1/messages") else "openai"
 
 
 def _presented_key(request: Request) -> str | None:
