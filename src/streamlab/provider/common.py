@@ -182,10 +182,11 @@ def _walk(value: Any, *, strings: bool) -> Iterator[None]:
         if not isinstance(item, (dict, list)):
             continue
         if depth == MAX_JSON_DEPTH:
+            top = re.split(r"[.\[]", _path(where), maxsplit=1)[0]
             raise ProviderError(
                 400,
-                f"Invalid '{_path(where)}': JSON nested deeper than {MAX_JSON_DEPTH} levels.",
-                param=_path(where),
+                f"Invalid '{top}': JSON nested deeper than {MAX_JSON_DEPTH} levels.",
+                param=top,
             )
         for key, sub in item.items() if isinstance(item, dict) else enumerate(item):
             if strings and isinstance(key, str) and not _is_text(key):
