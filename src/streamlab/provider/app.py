@@ -14,11 +14,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from streamlab.provider import lessons
 from streamlab.provider.anthropic_messages import create_message
 from streamlab.provider.config import Settings
-from streamlab.provider.faults import Flavor, ProviderError
+from streamlab.provider.faults import ProviderError, flavor_for
 from streamlab.provider.openai_chat import create_chat_completion
 from streamlab.provider.openai_responses import create_response
 from streamlab.provider.streaming import Stats
@@ -29,10 +30,48 @@ Handler = Callable[[Request], Awaitable[Any]]
 
 MODELS = ("streamlab-local", "streamlab-local-json")
 
+#: The request line and headers together: real front ends allow 8-32 KiB.
+MAX_HEADER_BYTES = 32 * 1024
 
-def flavor_for(path: str) -> Flavor:
-    """Anthropic's error shape under /v1/messages, OpenAI's everywhere else."""
-    return "anthropic" if path.startswith("/v1/messages") else "openai"
+
+def header_bytes(scope: Scope) -> int:
+    """Bytes of a request's target and headers (what ``MAX_HEADER_BYTES`` bounds)."""
+    head = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+    return head + sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
+
+
+def headers_too_large(path: str, size: int | None = None) -> ProviderError:
+    """The 431 for a request whose headers pass ``MAX_HEADER_BYTES``."""
+    got = "" if size is None else f" ({size} bytes)"
+    return ProviderError(
+        431,
+        f"Request header fields too large{got}: the local provider accepts at most "
+        f"{MAX_HEADER_BYTES} bytes of request line and headers.",
+    )
+
+
+class HeaderLimit:
+    """ASGI middleware: a 431 in the provider's shape for oversized headers.
+
+    This is the check for any ASGI server; ``LocalServer`` also stops reading
+    such a request at the socket, before the headers are held in memory.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] in ("http", "websocket")
+            and (size := header_bytes(scope)) > MAX_HEADER_BYTES
+        ):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1009})
+                return
+            error = headers_too_large(scope["path"], size)
+            await error.response(flavor_for(scope["path"]))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _presented_key(request: Request) -> str | None:
@@ -180,13 +219,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     # notebook served from another port) may call the server. Requests
     # without an Origin header, like the SDKs', skip the middleware entirely.
     middleware = [
+        Middleware(HeaderLimit),
         Middleware(
             CORSMiddleware,
             allow_origins=["*"],
             allow_methods=["*"],
             allow_headers=["*"],
             expose_headers=["x-request-id", "request-id", "retry-after"],
-        )
+        ),
     ]
     app = Starlette(
         routes=routes, middleware=middleware, exception_handlers={HTTPException: _http_error}

@@ -7,17 +7,19 @@ same words through Responses, Chat Completions and Messages for one seed.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 
 from streamlab.provider.config import ControlError, RequestControls, Settings, controls_from
-from streamlab.provider.faults import ProviderError, status_fault_error
+from streamlab.provider.faults import Flavor, ProviderError, flavor_for, status_fault_error
 from streamlab.provider.generation import (
     SchemaError,
     count_tokens,
@@ -36,12 +38,77 @@ def now() -> int:
     return int(time.time())
 
 
+#: Bounds of one request's work; the package docstring lists them all.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_JSON_VALUES = 100_000  # counted as commas in the raw body, before parsing
+MAX_JSON_DEPTH = 64
+MAX_PROMPT_TOKENS = 200_000
+
+# A JSON escape of a UTF-16 surrogate: the only way a parsed string can hold one
+# once the body has been decoded as strict UTF-8. A pair is fine; a lone one
+# cannot be encoded again and would break the answer half-way.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_NUMBER = (int, float)
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body, or a 413 as soon as it is longer than ``MAX_BODY_BYTES``.
+
+    Reading stops there: uvicorn reads and drops the rest once the answer is
+    sent, so the client, which sends its whole body first, still sees the 413.
+    """
+    declared = request.headers.get("content-length", "")
+    too_big = declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    chunks: list[bytes] = []
+    size = 0
+    if not too_big:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                too_big = True
+                break
+            chunks.append(chunk)
+    if too_big:
+        raise ProviderError(
+            413,
+            "Request exceeds the maximum allowed number of bytes: the local provider "
+            f"accepts bodies up to {MAX_BODY_BYTES} bytes (4 MiB). Send a shorter prompt.",
+        )
+    return b"".join(chunks)
+
+
 async def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a provider-shaped 400 saying why not."""
-    raw = await request.body()
+    """The request body as a JSON object, or a provider-shaped 4xx saying what is wrong.
+
+    Bounded before parsing (bytes, then the number of values), and checked
+    after: nesting depth and lone surrogates, with the path of the bad value.
+    """
+    raw = await _read_body(request)
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProviderError(
+            400,
+            f"We could not parse the JSON body of your request: it is not valid UTF-8 "
+            f"(byte {exc.start}: {raw[exc.start : exc.start + 3]!r}). Send JSON encoded as UTF-8.",
+        ) from None
+    commas = raw.count(b",")
+    if commas >= MAX_JSON_VALUES:
+        raise ProviderError(
+            413,
+            f"The request body has {commas} commas: the local provider parses at most "
+            f"{MAX_JSON_VALUES} JSON values per request (it counts the commas, also those "
+            "inside strings, before parsing).",
+        )
+    try:
+        body = json.loads(text)
+    except RecursionError:
+        raise ProviderError(
+            400,
+            f"We could not parse the JSON body of your request: it is nested too deeply "
+            f"(at most {MAX_JSON_DEPTH} levels).",
+        ) from None
+    except ValueError as exc:
         raise ProviderError(
             400,
             f"We could not parse the JSON body of your request: {exc}. "
@@ -51,22 +118,172 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise ProviderError(
             400, f"The request body must be a JSON object, got {type(body).__name__}."
         )
+    surrogates = _SURROGATE_ESCAPE.search(raw) is not None
+    if surrogates or raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
+        await _check_values(body, strings=surrogates)
     return body
+
+
+def _path(where: tuple[Any, ...] | None) -> str:
+    keys: list[Any] = []
+    while where is not None:
+        where, key = where
+        keys.append(key)
+    out = ""
+    for key in reversed(keys):
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def json_problem(value: Any) -> str | None:
+    """What is wrong with a parsed JSON value (a lone surrogate, too deep), or None."""
+    try:
+        for _ in _walk(value, strings=True):
+            pass
+    except ProviderError as exc:
+        return exc.message
+    return None
+
+
+async def _check_values(body: Any, *, strings: bool) -> None:
+    """Raise a 400 for nesting deeper than ``MAX_JSON_DEPTH`` or (with ``strings``) a lone surrogate."""
+    for _ in _walk(body, strings=strings):
+        await asyncio.sleep(0)  # a big body is checked in slices: other requests go on
+
+
+def _walk(value: Any, *, strings: bool) -> Iterator[None]:
+    """Check every value without recursion; yields now and then so the caller can pause."""
+    stack: list[tuple[Any, Any, int]] = [(value, None, 0)]
+    seen = 0
+    while stack:
+        item, where, depth = stack.pop()
+        seen += 1
+        if seen % 8192 == 0:
+            yield
+        if isinstance(item, str):
+            if strings and not item.isascii() and not _is_text(item):
+                name = _path(where) or "body"
+                raise ProviderError(
+                    400,
+                    f"Invalid '{name}': the string contains a lone UTF-16 surrogate (like "
+                    "\\ud800), which is not valid Unicode. Send text encoded as UTF-8.",
+                    param=name,
+                    code="invalid_value",
+                )
+            continue
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth == MAX_JSON_DEPTH:
+            top = re.split(r"[.\[]", _path(where), maxsplit=1)[0]
+            raise ProviderError(
+                400,
+                f"Invalid '{top}': JSON nested deeper than {MAX_JSON_DEPTH} levels.",
+                param=top,
+            )
+        for key, sub in item.items() if isinstance(item, dict) else enumerate(item):
+            if strings and isinstance(key, str) and not _is_text(key):
+                stack.append((key, (where, "(a key)"), depth + 1))
+            if isinstance(sub, (str, dict, list)):
+                stack.append((sub, (where, key), depth + 1))
+
+
+# Type checks of the optional fields the real APIs validate, so ``temperature:
+# "hot"`` gets the real 400 even where the local provider ignores the field:
+# name -> (kinds, minimum, maximum, kind of the items of a list).
+_Rule = tuple[tuple[type, ...], "float | None", "float | None", "type | None"]
+_OPENAI_FIELDS: dict[str, _Rule] = {
+    "temperature": (_NUMBER, 0, 2, None),
+    "top_p": (_NUMBER, 0, 1, None),
+    "presence_penalty": (_NUMBER, -2, 2, None),
+    "frequency_penalty": (_NUMBER, -2, 2, None),
+    "top_logprobs": ((int,), 0, 20, None),
+    "tools": ((list,), None, None, dict),
+    "tool_choice": ((str, dict), None, None, None),
+    "parallel_tool_calls": ((bool,), None, None, None),
+    "metadata": ((dict,), None, None, None),
+    "user": ((str,), None, None, None),
+    "store": ((bool,), None, None, None),
+    "stream": ((bool,), None, None, None),
+    "logprobs": ((bool,), None, None, None),
+    "seed": ((int,), None, None, None),
+    "previous_response_id": ((str,), None, None, None),
+    "stop": ((str, list), None, None, str),
+    "reasoning": ((dict,), None, None, None),
+    "text": ((dict,), None, None, None),
+    "response_format": ((dict,), None, None, None),
+    "stream_options": ((dict,), None, None, None),
+}
+_ANTHROPIC_FIELDS: dict[str, _Rule] = {
+    "temperature": (_NUMBER, 0, 1, None),
+    "top_p": (_NUMBER, 0, 1, None),
+    "top_k": ((int,), 0, None, None),
+    "tools": ((list,), None, None, dict),
+    "tool_choice": ((dict,), None, None, None),
+    "metadata": ((dict,), None, None, None),
+    "stream": ((bool,), None, None, None),
+    "stop_sequences": ((list,), None, None, str),
+    "system": ((str, list), None, None, None),
+    "thinking": ((dict,), None, None, None),
+    "output_config": ((dict,), None, None, None),
+}
+
+
+def check_known_fields(body: dict[str, Any], flavor: Flavor) -> None:
+    """The real APIs' 400 for a known optional field of the wrong type or out of range."""
+    rules = _ANTHROPIC_FIELDS if flavor == "anthropic" else _OPENAI_FIELDS
+    for name, (kinds, low, high, items) in rules.items():
+        if name in body and body[name] is not None:
+            field(body, name, kinds, items=items, minimum=low, maximum=high)
 
 
 async def request_body(request: Request) -> tuple[dict[str, Any], str]:
     """What every endpoint reads first: the JSON body and its required ``model``."""
     body = await json_body(request)
+    check_known_fields(body, flavor_for(request.url.path))
     return body, field(body, "model", str, required=True)
 
 
 _TYPE_NAMES = {
     str: "a string",
     int: "an integer",
+    float: "a decimal",
     list: "an array",
     dict: "an object",
     bool: "a boolean",
 }
+_JSON_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a decimal",
+    list: "an array",
+    dict: "an object",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+
+def _wrong_type(name: str, value: Any, kinds: tuple[type, ...]) -> ProviderError:
+    want = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+    got = _JSON_NAMES.get(type(value), type(value).__name__)
+    shown = f" ({json.dumps(value)[:60]})" if isinstance(value, (str, int, float)) else ""
+    return ProviderError(
+        400,
+        f"Invalid type for '{name}': expected {want}, but got {got}{shown} instead.",
+        param=name,
+        code="invalid_type",
+    )
+
+
+def _is_kind(value: Any, kinds: tuple[type, ...]) -> bool:
+    return isinstance(value, kinds) and (not isinstance(value, bool) or bool in kinds)
 
 
 def field(
@@ -76,8 +293,16 @@ def field(
     *,
     required: bool = False,
     default: Any = None,
+    items: type | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
 ) -> Any:
-    """``body[name]`` checked against ``kind``; a 400 naming the parameter otherwise."""
+    """``body[name]`` checked against ``kind``; a 400 naming the parameter otherwise.
+
+    ``items`` is the kind every element of a list value must have (``stop:
+    [1]`` is a 400 naming ``stop[0]``); ``minimum``/``maximum`` bound a
+    number, which must be finite.
+    """
     if name not in body or body[name] is None:
         if required:
             raise ProviderError(
@@ -89,16 +314,35 @@ def field(
         return default
     value = body[name]
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        want = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+    if not _is_kind(value, kinds):
+        raise _wrong_type(name, value, kinds)
+    if items is not None and isinstance(value, list):
+        for i, item in enumerate(value):
+            if not _is_kind(item, (items,)):
+                raise _wrong_type(f"{name}[{i}]", item, (items,))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        _check_range(name, value, minimum, maximum)
+    return value
+
+
+def _check_range(name: str, value: float, low: float | None, high: float | None) -> None:
+    what = "integer" if isinstance(value, int) else "decimal"
+    if low is not None and not value >= low:
         raise ProviderError(
             400,
-            f"Invalid type for '{name}': expected {want}, but got "
-            f"{type(value).__name__} ({json.dumps(value)[:60]}).",
+            f"Invalid '{name}': {what} below minimum value. Expected a value >= {low:g}, "
+            f"but got {value:g} instead.",
             param=name,
-            code="invalid_type",
+            code=f"{what}_below_min_value",
         )
-    return value
+    if high is not None and not value <= high:
+        raise ProviderError(
+            400,
+            f"Invalid '{name}': {what} above maximum value. Expected a value <= {high:g}, "
+            f"but got {value:g} instead.",
+            param=name,
+            code=f"{what}_above_max_value",
+        )
 
 
 def positive_int(body: dict[str, Any], name: str) -> int | None:
@@ -205,6 +449,14 @@ def make_answer(
     ``text`` (when not in a JSON mode) replaces the generated prose, e.g. an
     answer built from tool results; stop sequences and max tokens still apply.
     """
+    input_tokens = max(1, count_tokens(context + prompt))
+    if input_tokens > MAX_PROMPT_TOKENS:
+        raise ProviderError(
+            400,
+            f"This model's maximum context length is {MAX_PROMPT_TOKENS} tokens. However, your "
+            f"prompt is about {input_tokens} tokens long. Please reduce the length of the prompt.",
+            code="context_length_exceeded",
+        )
     try:
         tokens = (
             tokenize(generate_json(schema if json_mode == "json_schema" else None, prompt, seed))
@@ -234,7 +486,7 @@ def make_answer(
         tokens=tokens,
         finish=finish,
         stop_sequence=matched,
-        input_tokens=max(1, count_tokens(context + prompt)),
+        input_tokens=input_tokens,
     )
 
 

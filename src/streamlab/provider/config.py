@@ -7,6 +7,7 @@ may override the timing ones with headers, which the SDKs send with
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -27,8 +28,40 @@ HEADER_FAULT = "x-streamlab-fault"
 HEADER_TOKENS = "x-streamlab-tokens"
 
 
+# Bounds of every control value (headers, fault options, lesson parameters,
+# WebSocket options): far beyond any lesson's needs, and small enough that no
+# value can hang a request or make the server build something huge.
+MAX_TTFT_MS = 600_000.0  # 10 minutes
+MAX_TOKENS_PER_SECOND = 1_000_000.0
+MAX_JITTER_MS = 60_000.0
+MAX_TOKENS = 100_000  # x-streamlab-tokens, and any generated answer
+MAX_FAULT_SECONDS = 3600.0  # stall-after seconds=, slow-headers=, retry-after=
+MAX_EVENT_COUNT = 1_000_000_000  # drop-after=, error-after=, stall-after=, times=
+MAX_WRITE_BYTES = 65_536  # tiny-writes=
+MAX_WRITE_DELAY_MS = 10_000.0  # tiny-writes delay-ms=
+MAX_SEED = 2**63 - 1  # seeds are 64-bit, as OpenAI's
+
+
 class ControlError(ValueError):
     """An ``x-streamlab-*`` header has a value the server cannot use."""
+
+
+def bounded(
+    name: str, value: Any, maximum: float, *, integer: bool = False, minimum: float = 0
+) -> Any:
+    """``value`` if it is a finite number (an integer if asked) in [minimum, maximum].
+
+    Raises ControlError naming ``name`` and the bounds otherwise: NaN,
+    infinities (``1e309``) and absurd values would hang a request or make the
+    server build something huge.
+    """
+    kind = "an integer" if integer else "a number"
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if not ok or isinstance(value, bool) or not math.isfinite(value):
+        raise ControlError(f"{name}: expected {kind}, got {value!r}")
+    if not minimum <= value <= maximum:
+        raise ControlError(f"{name}: must be between {minimum:g} and {maximum:g}, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -43,9 +76,13 @@ class Settings:
     model: str = "streamlab-local"
 
     def __post_init__(self) -> None:
-        for name in ("ttft_ms", "tokens_per_second", "jitter_ms"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        tps = self.tokens_per_second
+        # inf is the one non-finite value allowed: it means "no delay", like 0.
+        if not (isinstance(tps, (int, float)) and tps == math.inf):
+            bounded("tokens_per_second", tps, MAX_TOKENS_PER_SECOND)
+        bounded("ttft_ms", self.ttft_ms, MAX_TTFT_MS)
+        bounded("jitter_ms", self.jitter_ms, MAX_JITTER_MS)
+        bounded("seed", self.seed, MAX_SEED, integer=True, minimum=-MAX_SEED)
 
     def __repr__(self) -> str:  # never show the key
         key = "None" if self.api_key is None else "'***'"
@@ -76,15 +113,22 @@ class Fault:
     times: int | None = None
 
 
-def _number(name: str, raw: str, *, integer: bool = False) -> Any:
+def parse_number(
+    name: str, raw: str, maximum: float, *, integer: bool = False, minimum: float = 0
+) -> Any:
+    """The number written in ``raw`` (a header or query value), checked by :func:`bounded`."""
     try:
         value = int(raw) if integer else float(raw)
     except ValueError:
         kind = "an integer" if integer else "a number"
-        raise ControlError(f"{name}: expected {kind}, got {raw!r}") from None
-    if value < 0:
-        raise ControlError(f"{name}: must be >= 0, got {raw!r}")
-    return value
+        raise ControlError(f"{name}: expected {kind}, got {raw[:40]!r}") from None
+    return bounded(name, value, maximum, integer=integer, minimum=minimum)
+
+
+def _seconds(name: str, raw: str) -> str:
+    """A retry header value as sent (a lesson shows it), once checked to be a sane number."""
+    parse_number(name, raw, MAX_FAULT_SECONDS * (1000 if name.endswith("-ms") else 1))
+    return raw
 
 
 FAULT_SYNTAX = (
@@ -115,31 +159,36 @@ def parse_fault(value: str) -> list[Fault]:
         head = head.strip().lower()
         kw: dict[str, Any] = {}
         if "times" in opts:
-            kw["times"] = _number("times", opts.pop("times"), integer=True)
+            kw["times"] = parse_number("times", opts.pop("times"), MAX_EVENT_COUNT, integer=True)
         if head in ("drop-after", "error-after", "stall-after"):
-            kw["after"] = _number(head, arg, integer=True)
+            kw["after"] = parse_number(head, arg, MAX_EVENT_COUNT, integer=True)
             kind = head.removesuffix("-after")
             if kind == "stall":
-                kw["seconds"] = _number("seconds", opts.pop("seconds", "30"))
+                kw["seconds"] = parse_number(
+                    "seconds", opts.pop("seconds", "30"), MAX_FAULT_SECONDS
+                )
         elif head == "status":
             kind = "status"
-            status = _number("status", arg, integer=True)
-            if not 400 <= status <= 599:
-                raise ControlError(f"status: expected an HTTP error status 400-599, got {arg!r}")
-            kw["status"] = status
-            kw["retry_after"] = opts.pop("retry-after", None)
-            kw["retry_after_ms"] = opts.pop("retry-after-ms", None)
+            try:
+                kw["status"] = parse_number("status", arg, 599, integer=True, minimum=400)
+            except ControlError:
+                raise ControlError(
+                    f"status: expected an HTTP error status 400-599, got {arg[:40]!r}"
+                ) from None
+            for opt in ("retry-after", "retry-after-ms"):
+                if opt in opts:
+                    kw[opt.replace("-", "_")] = _seconds(opt, opts.pop(opt))
             should = opts.pop("should-retry", None)
             if should is not None and should not in ("true", "false"):
                 raise ControlError(f"should-retry: expected true or false, got {should!r}")
             kw["should_retry"] = should
         elif head == "slow-headers":
             kind = "slow-headers"
-            kw["seconds"] = _number(head, arg)
+            kw["seconds"] = parse_number(head, arg, MAX_FAULT_SECONDS)
         elif head == "tiny-writes":
             kind = "tiny-writes"
-            kw["size"] = _number(head, arg or "3", integer=True) or 1
-            kw["delay_ms"] = _number("delay-ms", opts.pop("delay-ms", "0"))
+            kw["size"] = parse_number(head, arg or "3", MAX_WRITE_BYTES, integer=True) or 1
+            kw["delay_ms"] = parse_number("delay-ms", opts.pop("delay-ms", "0"), MAX_WRITE_DELAY_MS)
         else:
             raise ControlError(f"{HEADER_FAULT}: unknown fault {spec!r}; syntax: {FAULT_SYNTAX}")
         if opts:
@@ -202,32 +251,33 @@ def controls_from(
     Raises ControlError with a message naming the header when a value is bad.
     """
 
-    def num(name: str, default: float) -> float:
+    def num(name: str, default: float, maximum: float) -> float:
         raw = headers.get(name)
-        return default if raw is None else _number(name, raw.strip())
+        return default if raw is None else parse_number(name, raw.strip(), maximum)
 
     seed_raw = headers.get(HEADER_SEED)
     if seed_raw is not None:
-        try:
-            seed = int(seed_raw.strip())
-        except ValueError:
-            raise ControlError(f"{HEADER_SEED}: expected an integer, got {seed_raw!r}") from None
+        seed = parse_number(
+            HEADER_SEED, seed_raw.strip(), MAX_SEED, integer=True, minimum=-MAX_SEED
+        )
     elif body_seed is not None:
         seed = body_seed
     else:
         seed = settings.seed
     length_raw = headers.get(HEADER_TOKENS)
     length = (
-        None if length_raw is None else _number(HEADER_TOKENS, length_raw.strip(), integer=True)
+        None
+        if length_raw is None
+        else parse_number(HEADER_TOKENS, length_raw.strip(), MAX_TOKENS, integer=True)
     )
     try:
         attempt = int(headers.get("x-stainless-retry-count", "0"))
     except ValueError:
         attempt = 0
     return RequestControls(
-        ttft_ms=num(HEADER_TTFT, settings.ttft_ms),
-        tokens_per_second=num(HEADER_TPS, settings.tokens_per_second),
-        jitter_ms=num(HEADER_JITTER, settings.jitter_ms),
+        ttft_ms=num(HEADER_TTFT, settings.ttft_ms, MAX_TTFT_MS),
+        tokens_per_second=num(HEADER_TPS, settings.tokens_per_second, MAX_TOKENS_PER_SECOND),
+        jitter_ms=num(HEADER_JITTER, settings.jitter_ms, MAX_JITTER_MS),
         seed=seed,
         faults=parse_fault(headers.get(HEADER_FAULT, "")),
         attempt=attempt,

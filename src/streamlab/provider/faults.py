@@ -24,6 +24,8 @@ _OPENAI_TYPES = {
     400: ("invalid_request_error", None),
     401: ("invalid_request_error", "invalid_api_key"),
     404: ("invalid_request_error", None),
+    413: ("invalid_request_error", "request_too_large"),
+    431: ("invalid_request_error", "request_header_fields_too_large"),
     429: ("requests", "rate_limit_exceeded"),
 }
 _ANTHROPIC_TYPES = {
@@ -32,6 +34,7 @@ _ANTHROPIC_TYPES = {
     403: "permission_error",
     404: "not_found_error",
     413: "request_too_large",
+    431: "request_too_large",
     429: "rate_limit_error",
     500: "api_error",
     503: "api_error",
@@ -43,6 +46,11 @@ _DEFAULT_MESSAGES = {
     503: "The service is temporarily unavailable. Please try again later. (simulated by streamlab)",
     529: "Overloaded (simulated by streamlab)",
 }
+
+
+def flavor_for(path: str) -> Flavor:
+    """Anthropic's error shape under /v1/messages, OpenAI's everywhere else."""
+    return "anthropic" if path.startswith("/v1/messages") else "openai"
 
 
 def request_id() -> str:

@@ -141,9 +141,31 @@ def tokenize(text: str) -> list[str]:
     return pieces
 
 
+_EXACT_CHARS = 32_768
+_SAMPLES, _SAMPLE_CHARS = 8, 4096
+
+
 def count_tokens(text: str) -> int:
-    """How many tokens ``tokenize`` makes of ``text`` (used for usage figures)."""
-    return len(tokenize(text)) if text else 0
+    """How many tokens ``tokenize`` makes of ``text`` (used for usage figures).
+
+    Exact up to 32 KiB. A longer text is estimated from 8 slices of 4 KiB
+    spread over it, so counting a prompt costs the same at any size (a 50 MiB
+    prompt once took seconds and a gigabyte of token strings).
+    """
+    if len(text) <= _EXACT_CHARS:
+        return _count(text)
+    step = (len(text) - _SAMPLE_CHARS) // (_SAMPLES - 1)
+    sampled = sum(_count(text[i * step : i * step + _SAMPLE_CHARS]) for i in range(_SAMPLES))
+    return round(sampled * len(text) / (_SAMPLES * _SAMPLE_CHARS))
+
+
+def _count(text: str) -> int:
+    # The same pieces as tokenize(), counted as they are found: no list is kept.
+    n = 0
+    for m in _TOKEN_RE.finditer(text):
+        piece = m.group()
+        n += 2 if len(piece) > 8 and piece.strip().isalpha() else 1
+    return n
 
 
 def rng_for(prompt: str, seed: int) -> random.Random:
@@ -250,6 +272,29 @@ class SchemaError(ValueError):
     """The JSON schema in the request cannot be satisfied or is malformed."""
 
 
+#: Bounds of a generated JSON value: a schema asking for more is a 400.
+MAX_ARRAY_ITEMS = 100  # minItems
+MAX_STRING_LENGTH = 10_000  # minLength
+MAX_JSON_NODES = 10_000  # values in one answer
+MAX_JSON_CHARS = 200_000  # characters of string values in one answer
+
+
+@dataclass
+class _Budget:
+    nodes: int = MAX_JSON_NODES
+    chars: int = MAX_JSON_CHARS
+
+    def spend(self, where: str, *, chars: int = 0) -> None:
+        self.nodes -= 1
+        self.chars -= chars
+        if self.nodes < 0 or self.chars < 0:
+            raise SchemaError(
+                f"In context={where}: the schema asks for a value larger than the local provider "
+                f"generates (at most {MAX_JSON_NODES} values and {MAX_JSON_CHARS} characters "
+                "of strings); lower minItems or minLength."
+            )
+
+
 def generate_json(schema: dict[str, Any] | None, prompt: str, seed: int = 0) -> str:
     """Valid JSON text: a value matching ``schema``, or a generic object if None.
 
@@ -257,6 +302,9 @@ def generate_json(schema: dict[str, Any] | None, prompt: str, seed: int = 0) -> 
     array (items, minItems, maxItems), string (enum, format, maxLength),
     number, integer (minimum, maximum), boolean, null, enum, const,
     anyOf/oneOf (first branch), type lists and ``$ref`` to ``#/$defs/...``.
+    A keyword of the wrong type, a bound that is not a finite number, or a
+    value bigger than the ``MAX_*`` bounds above raise SchemaError naming
+    where in the schema it is.
     """
     rng = rng_for(prompt, seed)
     topic = pick_topic(prompt) or DEFAULT_TOPICS[rng.randrange(len(DEFAULT_TOPICS))]
@@ -265,87 +313,166 @@ def generate_json(schema: dict[str, Any] | None, prompt: str, seed: int = 0) -> 
         rng.shuffle(sentences)
         value: Any = {"topic": topic, "summary": sentences[0], "points": sentences[1:4]}
     else:
-        value = _value(schema, schema, rng, topic, "value", depth=0)
+        value = _value(schema, schema, rng, topic, "value", 0, "schema", _Budget())
     return json.dumps(value, ensure_ascii=False)
 
 
-def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    ref = node.get("$ref")
-    if ref is None:
-        return node
-    if not isinstance(ref, str) or not ref.startswith("#/"):
-        raise SchemaError(f"unsupported $ref {ref!r}: only local refs like '#/$defs/Name' work")
-    target: Any = root
-    for part in ref[2:].split("/"):
-        if not isinstance(target, dict) or part not in target:
-            raise SchemaError(f"$ref {ref!r} points nowhere in the schema")
-        target = target[part]
-    return _resolve(target, root)
+def _resolve(node: dict[str, Any], root: dict[str, Any], where: str = "schema") -> dict[str, Any]:
+    for _ in range(32):  # a chain of refs to refs; a cycle of them ends here
+        ref = node.get("$ref")
+        if ref is None:
+            return node
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            raise SchemaError(
+                f"In context={where}: unsupported $ref {ref!r}: only local refs like "
+                "'#/$defs/Name' work"
+            )
+        target: Any = root
+        for part in ref[2:].split("/"):
+            if not isinstance(target, dict) or part not in target:
+                raise SchemaError(f"In context={where}: $ref {ref!r} points nowhere in the schema")
+            target = target[part]
+        if not isinstance(target, dict):
+            raise SchemaError(f"In context={where}: $ref {ref!r} must point to a schema object")
+        node = target
+    raise SchemaError(f"In context={where}: $ref chain too long (a cycle of refs?)")
+
+
+def _keyword(node: dict[str, Any], key: str, kinds: tuple[type, ...], where: str) -> Any:
+    """``node[key]`` if it has one of ``kinds`` (never a bool for a number), else SchemaError."""
+    value = node.get(key)
+    ok = isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+    if value is not None and (not ok or (isinstance(value, float) and not math.isfinite(value))):
+        want = {
+            (int,): "a non-negative integer",
+            (int, float): "a finite number",
+            (list,): "an array",
+            (dict,): "an object",
+            (str,): "a string",
+            (dict, bool): "a schema object",
+            (str, list): "a type name or an array of them",
+        }.get(kinds, "/".join(k.__name__ for k in kinds))
+        raise SchemaError(
+            f"In context={where}, '{key}' must be {want}, got {json.dumps(value)[:40]}"
+        )
+    if isinstance(value, int) and kinds == (int,) and value < 0:
+        raise SchemaError(
+            f"In context={where}, '{key}' must be a non-negative integer, got {value}"
+        )
+    return value
+
+
+def _count_keyword(node: dict[str, Any], key: str, default: int, cap: int, where: str) -> int:
+    value = _keyword(node, key, (int,), where)
+    if value is None:
+        return default
+    if key.startswith("min") and value > cap:
+        raise SchemaError(
+            f"In context={where}, '{key}' is {value}: the local provider generates at most {cap}"
+        )
+    return value
 
 
 def _value(
-    node: Any, root: dict[str, Any], rng: random.Random, topic: str, name: str, depth: int
+    node: Any,
+    root: dict[str, Any],
+    rng: random.Random,
+    topic: str,
+    name: str,
+    depth: int,
+    where: str,
+    budget: _Budget,
 ) -> Any:
     if depth > 12:
-        raise SchemaError("schema nests deeper than 12 levels (recursive $ref?)")
+        raise SchemaError(
+            f"In context={where}: schema nests deeper than 12 levels (recursive $ref?)"
+        )
+    budget.spend(where)
     if node is True or node == {}:
-        return _string(rng, topic, name, {})
+        return _string(rng, topic, name, {}, budget, where)
     if not isinstance(node, dict):
-        raise SchemaError(f"schema for {name!r} must be an object, got {type(node).__name__}")
-    node = _resolve(node, root)
+        raise SchemaError(
+            f"In context={where}: schema for {name!r} must be an object, got {type(node).__name__}"
+        )
+    node = _resolve(node, root, where)
     if "const" in node:
         return node["const"]
     if "enum" in node:
         choices = node["enum"]
         if not isinstance(choices, list) or not choices:
-            raise SchemaError(f"enum for {name!r} must be a non-empty list")
+            raise SchemaError(f"In context={where}: enum for {name!r} must be a non-empty list")
         return choices[rng.randrange(len(choices))]
     for key in ("anyOf", "oneOf", "allOf"):
         if key in node:
-            branches = [b for b in node[key] if _resolve(b, root).get("type") != "null"] or node[
-                key
-            ]
-            return _value(branches[0], root, rng, topic, name, depth + 1)
-    kind = node.get("type")
+            options = _keyword(node, key, (list,), where)
+            if not options or not all(isinstance(b, (dict, bool)) for b in options):
+                raise SchemaError(
+                    f"In context={where}, '{key}' must be a non-empty array of schemas"
+                )
+            # The first branch that is not just null: a model fills optional fields in.
+            branches = [
+                b
+                for b in options
+                if not (isinstance(b, dict) and _resolve(b, root, where).get("type") == "null")
+            ] or options
+            return _value(branches[0], root, rng, topic, name, depth + 1, f"{where}.{key}", budget)
+    kind = _keyword(node, "type", (str, list), where)
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind is None:
         kind = "object" if "properties" in node else "array" if "items" in node else "string"
     if kind == "object":
-        props = node.get("properties", {})
-        if not isinstance(props, dict):
-            raise SchemaError(f"properties of {name!r} must be an object")
-        required = node.get("required", list(props))
+        props = _keyword(node, "properties", (dict,), where) or {}
+        required = _keyword(node, "required", (list,), where)
+        required = list(props) if required is None else required
+        if not all(isinstance(r, str) for r in required):
+            raise SchemaError(f"In context={where}, 'required' must be an array of property names")
         missing = [r for r in required if r not in props]
         if missing:
-            raise SchemaError(f"{name!r} requires {missing} but does not define them in properties")
-        return {k: _value(v, root, rng, topic, k, depth + 1) for k, v in props.items()}
+            raise SchemaError(
+                f"In context={where}: {name!r} requires {missing} but does not define them in properties"
+            )
+        return {
+            k: _value(v, root, rng, topic, k, depth + 1, f"{where}.properties.{k}", budget)
+            for k, v in props.items()
+        }
     if kind == "array":
-        lo = int(node.get("minItems", 2))
-        hi = int(node.get("maxItems", max(lo, 3)))
+        lo = _count_keyword(node, "minItems", 2, MAX_ARRAY_ITEMS, where)
+        hi = _count_keyword(node, "maxItems", max(lo, 3), MAX_ARRAY_ITEMS, where)
         if hi < lo:
-            raise SchemaError(f"{name!r}: maxItems {hi} < minItems {lo}")
+            raise SchemaError(f"In context={where}: {name!r}: maxItems {hi} < minItems {lo}")
         n = rng.randint(lo, min(hi, lo + 3))
-        item = node.get("items", {"type": "string"})
+        item = _keyword(node, "items", (dict, bool), where)
+        item = {"type": "string"} if item is None else item
         singular = name[:-1] if name.endswith("s") else name
-        return [_value(item, root, rng, topic, singular, depth + 1) for _ in range(n)]
+        return [
+            _value(item, root, rng, topic, singular, depth + 1, f"{where}.items", budget)
+            for _ in range(n)
+        ]
     if kind == "string":
-        return _string(rng, topic, name, node)
+        return _string(rng, topic, name, node, budget, where)
     if kind == "integer":
-        lo = _bound(node, "minimum", "exclusiveMinimum", 1, +1)
-        hi = _bound(node, "maximum", "exclusiveMaximum", lo + 99, -1)
+        lo = _bound(node, "minimum", "exclusiveMinimum", 1, +1, where)
+        hi = _bound(node, "maximum", "exclusiveMaximum", lo + 99, -1, where)
         if hi < lo:
-            raise SchemaError(f"{name!r}: no integer between {lo} and {hi}")
+            raise SchemaError(f"In context={where}: {name!r}: no integer between {lo} and {hi}")
         return rng.randint(lo, hi)
     if kind == "number":
-        lo = float(node.get("minimum", 0.0))
-        hi = float(node.get("maximum", lo + 100.0))
-        return round(rng.uniform(lo, hi), 2)
+        lo = _keyword(node, "minimum", (int, float), where)
+        lo = 0.0 if lo is None else float(lo)
+        hi = _keyword(node, "maximum", (int, float), where)
+        hi = lo + 100.0 if hi is None else float(hi)
+        value = round(rng.uniform(lo, hi), 2)
+        if not math.isfinite(value):
+            raise SchemaError(
+                f"In context={where}: {name!r}: no finite number between {lo} and {hi}"
+            )
+        return value
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "null":
         return None
-    raise SchemaError(f"unsupported type {kind!r} for {name!r}")
+    raise SchemaError(f"In context={where}: unsupported type {kind!r} for {name!r}")
 
 
 _PEOPLE = (
@@ -362,17 +489,26 @@ _PEOPLE = (
 )
 
 
-def _bound(node: dict[str, Any], inclusive: str, exclusive: str, default: int, step: int) -> int:
+def _bound(
+    node: dict[str, Any], inclusive: str, exclusive: str, default: int, step: int, where: str
+) -> int:
     if inclusive in node:
-        v = float(node[inclusive])
+        v = _keyword(node, inclusive, (int, float), where)
         return math.ceil(v) if step > 0 else math.floor(v)
     if exclusive in node:
-        v = float(node[exclusive])
+        v = _keyword(node, exclusive, (int, float), where)
         return math.floor(v) + 1 if step > 0 else math.ceil(v) - 1
     return default
 
 
-def _string(rng: random.Random, topic: str, name: str, node: dict[str, Any]) -> str:
+def _string(
+    rng: random.Random,
+    topic: str,
+    name: str,
+    node: dict[str, Any],
+    budget: _Budget | None = None,
+    where: str = "schema",
+) -> str:
     fmt = node.get("format")
     lname = "" if fmt else name.lower()  # a format wins over what the name suggests
     if fmt == "date" or lname.endswith("date"):
@@ -402,12 +538,14 @@ def _string(rng: random.Random, topic: str, name: str, node: dict[str, Any]) -> 
             s = rng.choice(words)
         else:
             s = rng.choice(CORPUS[topic][1])
-    max_len = node.get("maxLength")
-    if isinstance(max_len, int) and len(s) > max_len:
+    max_len = _keyword(node, "maxLength", (int,), where)
+    if max_len is not None and len(s) > max_len:
         s = s[:max_len]
-    min_len = node.get("minLength")
-    if isinstance(min_len, int) and len(s) < min_len:
+    min_len = _count_keyword(node, "minLength", 0, MAX_STRING_LENGTH, where)
+    if len(s) < min_len:
         s = s + "x" * (min_len - len(s))
+    if budget is not None:
+        budget.spend(where, chars=len(s))
     return s
 
 

@@ -21,7 +21,19 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from streamlab.provider.config import Settings
+from streamlab.provider.common import json_problem
+from streamlab.provider.config import (
+    MAX_SEED,
+    MAX_TOKENS,
+    MAX_TOKENS_PER_SECOND,
+    MAX_TTFT_MS,
+    MAX_WRITE_BYTES,
+    MAX_WRITE_DELAY_MS,
+    ControlError,
+    Settings,
+    bounded,
+    parse_number,
+)
 from streamlab.provider.generation import (
     CORPUS,
     Composer,
@@ -30,7 +42,7 @@ from streamlab.provider.generation import (
     requested_sentences,
     tokenize,
 )
-from streamlab.provider.streaming import Stats, run_watched
+from streamlab.provider.streaming import Pacer, Stats, run_watched
 from streamlab.sse import encode_event
 
 # Chosen so that 5-byte chunks cut words, "café" inside its "é" and the
@@ -42,25 +54,33 @@ CHUNKED_TEXT = (
 )
 
 
+#: Bounds of the lesson feeds' query parameters (a feed is built before it is sent).
+MAX_FEED_EVENTS = 10_000
+MAX_RETRY_MS = 3_600_000
+
+
 class LessonParamError(ValueError):
     pass
 
 
 def _param(
-    request: Request, name: str, default: float, *, minimum: float = 0, integer: bool = False
+    request: Request,
+    name: str,
+    default: float,
+    maximum: float,
+    *,
+    minimum: float = 0,
+    integer: bool = False,
 ) -> Any:
     raw = request.query_params.get(name)
     if raw is None:
         return default
     try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        raise LessonParamError(
-            f"query parameter {name}={raw!r}: expected {'an integer' if integer else 'a number'}"
-        ) from None
-    if value < minimum:
-        raise LessonParamError(f"query parameter {name}={raw!r}: must be >= {minimum}")
-    return value
+        return parse_number(
+            f"query parameter {name}", raw, maximum, integer=integer, minimum=minimum
+        )
+    except ControlError as exc:
+        raise LessonParamError(str(exc)) from None
 
 
 class _RawStream:
@@ -89,9 +109,12 @@ class _RawStream:
                 *((k.encode(), v.encode()) for k, v in self.headers.items()),
             ]
             await send({"type": "http.response.start", "status": self.status, "headers": headers})
+            pacer = Pacer()
+            due = time.perf_counter()
             for i, piece in enumerate(self.pieces):
-                if i and self.delay:
-                    await asyncio.sleep(self.delay)
+                if i:
+                    due += self.delay
+                    await pacer.until(due)
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
             if not self.drop_at_end:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -105,8 +128,8 @@ class _RawStream:
 async def chunked(request: Request) -> Any:
     """Raw chunked text: ``?chunk_size=5&delay_ms=200&text=...``."""
     try:
-        size = _param(request, "chunk_size", 5, minimum=1, integer=True)
-        delay = _param(request, "delay_ms", 200) / 1000.0
+        size = _param(request, "chunk_size", 5, MAX_WRITE_BYTES, minimum=1, integer=True)
+        delay = _param(request, "delay_ms", 200, MAX_WRITE_DELAY_MS) / 1000.0
     except LessonParamError as exc:
         return PlainTextResponse(f"400 Bad Request: {exc}\n", status_code=400)
     data = request.query_params.get("text", CHUNKED_TEXT).encode()
@@ -123,17 +146,21 @@ def feed_event(n: int) -> str:
 async def events(request: Request) -> Any:
     """A plain SSE feed: ``?count=10&delay_ms=500&drop_after=K&retry_ms=1000``."""
     try:
-        count = _param(request, "count", 10, integer=True)
-        delay = _param(request, "delay_ms", 500) / 1000.0
-        drop_after = _param(request, "drop_after", -1, minimum=-1, integer=True)
-        drop_every = _param(request, "drop_every", -1, minimum=-1, integer=True)
-        retry = _param(request, "retry_ms", 1000, integer=True)
+        count = _param(request, "count", 10, MAX_FEED_EVENTS, integer=True)
+        delay = _param(request, "delay_ms", 500, MAX_WRITE_DELAY_MS) / 1000.0
+        drop_after = _param(request, "drop_after", -1, MAX_FEED_EVENTS, minimum=-1, integer=True)
+        drop_every = _param(request, "drop_every", -1, MAX_FEED_EVENTS, minimum=-1, integer=True)
+        retry = _param(request, "retry_ms", 1000, MAX_RETRY_MS, integer=True)
     except LessonParamError as exc:
         return PlainTextResponse(f"400 Bad Request: {exc}\n", status_code=400)
     raw_last = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
     try:
-        last = int(raw_last) if raw_last not in (None, "") else 0
-    except ValueError:
+        last = (
+            0
+            if raw_last in (None, "")
+            else parse_number("Last-Event-ID", raw_last, 10**9, integer=True)
+        )
+    except ControlError:
         return PlainTextResponse(
             f"400 Bad Request: Last-Event-ID {raw_last!r} is not a number this feed sent\n",
             status_code=400,
@@ -271,32 +298,21 @@ async def websocket_generate(ws: WebSocket) -> None:
 
     try:
         while True:
-            raw = await ws.receive_text()
-            try:
-                msg = json.loads(raw)
-                kind = msg["type"]
-            except (ValueError, KeyError, TypeError):
-                await send(
-                    {
-                        "type": "error",
-                        "message": "send a JSON object with a 'type': generate, stop or feedback",
-                    }
-                )
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            msg, problem = _client_message(message)
+            if problem:
+                await send({"type": "error", "message": problem})
                 continue
+            kind = msg["type"]
             if kind == "generate":
                 if not isinstance(msg.get("prompt"), str):
                     await send({"type": "error", "message": "generate needs a string 'prompt'"})
                     continue
                 try:
-                    opts = {
-                        "seed": int(msg.get("seed", settings.seed)),
-                        "max_tokens": None
-                        if msg.get("max_tokens") is None
-                        else int(msg["max_tokens"]),
-                        "ttft": float(msg.get("ttft_ms", settings.ttft_ms)) / 1000.0,
-                        "tps": float(msg.get("tokens_per_second", settings.tokens_per_second)),
-                    }
-                except (TypeError, ValueError) as exc:
+                    opts = _generate_options(msg, settings)
+                except ControlError as exc:
                     await send(
                         {
                             "type": "error",
@@ -343,3 +359,36 @@ async def websocket_generate(ws: WebSocket) -> None:
         pass
     finally:
         await stop_generation()
+
+
+def _client_message(message: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A client frame as a JSON object with a ``type``, or what is wrong with it."""
+    usage = "send a JSON object with a 'type': generate, stop or feedback"
+    text = message.get("text")
+    if text is None:
+        return {}, f"binary frames are not understood here: {usage}, as a text frame"
+    try:
+        msg = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}, usage
+    if not isinstance(msg, dict) or "type" not in msg:
+        return {}, usage
+    problem = json_problem(msg)
+    return ({}, problem) if problem else (msg, None)
+
+
+def _generate_options(msg: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The options of a ``generate`` message, each checked to be a finite number in bounds."""
+
+    def opt(name: str, default: Any, maximum: float, **kw: Any) -> Any:
+        value = msg.get(name)
+        return default if value is None else bounded(name, value, maximum, **kw)
+
+    max_tokens = opt("max_tokens", None, MAX_TOKENS, integer=True, minimum=1)
+    tps = opt("tokens_per_second", None, MAX_TOKENS_PER_SECOND)
+    return {
+        "seed": opt("seed", settings.seed, MAX_SEED, integer=True, minimum=-MAX_SEED),
+        "max_tokens": max_tokens,
+        "ttft": opt("ttft_ms", settings.ttft_ms, MAX_TTFT_MS) / 1000.0,
+        "tps": settings.tokens_per_second if tps is None else tps,
+    }

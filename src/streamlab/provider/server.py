@@ -25,6 +25,9 @@ from streamlab.provider.config import (
 
 DUMMY_KEY = "sk-streamlab-local"
 
+#: Biggest WebSocket message the lesson endpoint accepts (uvicorn's default is 16 MiB).
+MAX_WS_MESSAGE_BYTES = 1024 * 1024
+
 
 class _QuietDrops(logging.Filter):
     """Hide uvicorn's complaint when we cut a stream on purpose (drop faults)."""
@@ -67,6 +70,8 @@ class LocalServer:
     def __init__(self, settings: Settings, host: str = "127.0.0.1", port: int = 0) -> None:
         import uvicorn
 
+        from streamlab.provider._bounded_http import BoundedHeadProtocol
+
         self.settings = settings
         self.host = host
         self.app = create_app(settings)
@@ -88,6 +93,8 @@ class LocalServer:
             access_log=False,
             lifespan="off",
             ws="websockets-sansio",
+            ws_max_size=MAX_WS_MESSAGE_BYTES,
+            http=BoundedHeadProtocol,
             timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)

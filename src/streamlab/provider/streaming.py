@@ -29,6 +29,37 @@ Frame = tuple[bytes, "int | None"]
 
 _TIMER_SLACK = 0.0005
 
+#: The longest a generation may run between two turns of the event loop.
+YIELD_EVERY_S = 0.002
+
+
+class Pacer:
+    """Waits until each frame is due, and never holds the event loop for long.
+
+    A frame that is already due (no pacing, or overdue after a slow write) is
+    sent without sleeping, and uvicorn's ``send()`` returns at once, even
+    after the client has gone: without a turn of the loop now and then, the
+    watcher that notices the disconnect never runs, every other request
+    waits, and the whole stream is produced into a dead socket.
+    """
+
+    def __init__(self) -> None:
+        self._turn = time.perf_counter()
+
+    async def until(self, due: float | None = None) -> None:
+        """Sleep until ``due`` (a ``perf_counter`` time), or yield if the turn is long."""
+        now = time.perf_counter()
+        # asyncio's timers wake up to 1 ms late (epoll counts whole
+        # milliseconds, rounded up): aim half a millisecond early.
+        delay = None if due is None else due - now - _TIMER_SLACK
+        if delay is not None and delay > 0:
+            await asyncio.sleep(delay)
+        elif now - self._turn >= YIELD_EVERY_S:
+            await asyncio.sleep(0)
+        else:
+            return
+        self._turn = time.perf_counter()
+
 
 @dataclass
 class Stats:
@@ -164,6 +195,7 @@ class FrameStream:
         drop, error, stall = c.fault("drop"), c.fault("error"), c.fault("stall")
         tiny = c.fault("tiny-writes")
         lateness = stats.lateness
+        pacer = Pacer()
         for k, (data, token) in enumerate(self.frames):
             if drop and k >= drop.after:
                 raise DroppedConnection
@@ -175,12 +207,10 @@ class FrameStream:
                 t0 += stall.seconds  # the rest of the schedule shifts by the stall
             if token is not None and token < len(schedule):
                 due = t0 + schedule[token]
-                # asyncio's timers wake up to 1 ms late (epoll counts whole
-                # milliseconds, rounded up): aim half a millisecond early.
-                delay = due - time.perf_counter() - _TIMER_SLACK
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                await pacer.until(due)
                 lateness.append(time.perf_counter() - due)
+            else:
+                await pacer.until()
             await self._write(send, data, tiny)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
