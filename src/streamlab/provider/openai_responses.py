@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from streamlab.provider.common import (
     Answer,
@@ -33,6 +34,7 @@ from streamlab.provider.common import (
     respond,
     text_of,
 )
+from streamlab.provider.config import RequestControls
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.frames import DeltaFrames
 from streamlab.provider.streaming import Frame
@@ -74,27 +76,33 @@ def _text_format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | Non
     return (None if fmt["type"] == "text" else fmt["type"]), None, fmt
 
 
-async def create_response(request: Request) -> Any:
-    body, model = await request_body(request)
-    prompt = _prompt(body)
-    instructions = field(body, "instructions", (str, list))
-    max_out = positive_int(body, "max_output_tokens")
-    stream = field(body, "stream", bool, default=False)
-    json_mode, schema, fmt = _text_format(body)
-    c, answer = answer_request(
-        request,
-        prompt,
-        max_tokens=max_out,
-        json_mode=json_mode,
-        schema=schema,
-        context=instructions if isinstance(instructions, str) else "",
-    )
-    ids = {"resp": new_id("resp"), "msg": new_id("msg")}
-    base = _base(body, model, max_out, fmt, ids["resp"])
+@dataclass
+class ResponsePlan:
+    """One response, ready to stream over either transport (SSE here, or the WebSocket mode).
 
-    def on_error(k: int) -> bytes:
+    ``frames(answer)`` are its events as SSE frames; pass a cut-down answer
+    (``finish="steered"``) to get the events of the same response ended
+    early: they begin exactly like the full answer's, up to its last token.
+    """
+
+    controls: RequestControls
+    answer: Answer
+    base: dict[str, Any]
+    msg_id: str
+
+    @property
+    def id(self) -> str:
+        return str(self.base["id"])
+
+    def final(self, answer: Answer | None = None) -> dict[str, Any]:
+        return _final(self.base, answer or self.answer, self.msg_id)
+
+    def frames(self, answer: Answer | None = None) -> Iterator[Frame]:
+        return _frames(self.base, answer or self.answer, self.msg_id)
+
+    def on_error(self, k: int) -> bytes:
         failed = {
-            **base,
+            **self.base,
             "status": "failed",
             "error": {
                 "code": "server_error",
@@ -106,13 +114,35 @@ async def create_response(request: Request) -> Any:
             {"type": "response.failed", "response": failed}, k + 1
         )
 
+
+def plan_response(conn: HTTPConnection, body: dict[str, Any], model: str) -> ResponsePlan:
+    """Validate a Responses request ``body`` and plan its answer under ``conn``'s controls."""
+    prompt = _prompt(body)
+    instructions = field(body, "instructions", (str, list))
+    max_out = positive_int(body, "max_output_tokens")
+    json_mode, schema, fmt = _text_format(body)
+    c, answer = answer_request(
+        conn,  # type: ignore[arg-type]  # a WebSocket carries the same headers and app
+        prompt,
+        max_tokens=max_out,
+        json_mode=json_mode,
+        schema=schema,
+        context=instructions if isinstance(instructions, str) else "",
+    )
+    base = _base(body, model, max_out, fmt, new_id("resp"))
+    return ResponsePlan(c, answer, base, new_id("msg"))
+
+
+async def create_response(request: Request) -> Any:
+    body, model = await request_body(request)
+    plan = plan_response(request, body, model)
     return respond(
-        c,
-        answer,
-        stream=stream,
-        whole=lambda: _final(base, answer, ids["msg"]),
-        frames=_frames(base, answer, ids["msg"]),
-        on_error=on_error,
+        plan.controls,
+        plan.answer,
+        stream=field(body, "stream", bool, default=False),
+        whole=plan.final,
+        frames=plan.frames(),
+        on_error=plan.on_error,
     )
 
 
@@ -175,8 +205,12 @@ def _item(msg_id: str, status: str, content: list[dict[str, Any]]) -> dict[str, 
     }
 
 
+# Why an answer ended early, as ``incomplete_details.reason``.
+_INCOMPLETE = {"length": "max_output_tokens", "steered": "steered"}
+
+
 def _final(base: dict[str, Any], answer: Answer, msg_id: str) -> dict[str, Any]:
-    incomplete = answer.finish == "length"
+    incomplete = answer.finish in _INCOMPLETE
     final = {
         **base,
         "status": "incomplete" if incomplete else "completed",
@@ -187,7 +221,7 @@ def _final(base: dict[str, Any], answer: Answer, msg_id: str) -> dict[str, Any]:
         "usage": _usage(answer),
     }
     if incomplete:
-        final["incomplete_details"] = {"reason": "max_output_tokens"}
+        final["incomplete_details"] = {"reason": _INCOMPLETE[answer.finish]}
     return final
 
 
@@ -240,8 +274,8 @@ def _frames(base: dict[str, Any], answer: Answer, msg_id: str) -> Iterator[Frame
         ev({"type": "response.output_item.done", "output_index": 0, "item": final["output"][0]}),
         None,
     )
-    kind = "response.incomplete" if answer.finish == "length" else "response.completed"
+    kind = "response.incomplete" if answer.finish in _INCOMPLETE else "response.completed"
     yield ev({"type": kind, "response": final}), None
 
 
-__all__ = ["create_response", "text_of"]
+__all__ = ["ResponsePlan", "create_response", "plan_response", "text_of"]
