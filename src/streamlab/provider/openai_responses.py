@@ -1,6 +1,8 @@
 """OpenAI Responses API: ``POST /v1/responses``, streamed and not.
 
-Streamed events, in the real order, each with ``sequence_number`` from 0::
+Streamed events, in the real order, each with ``sequence_number`` from 0 (the
+WebSocket mode in ``openai_responses_ws`` streams the same events, from the
+same :class:`ResponsePlan`)::
 
     response.created, response.in_progress,
     response.output_item.added, response.content_part.added,
