@@ -231,3 +231,70 @@ def test_a_wrong_key_refuses_the_handshake():
         with server.openai(api_key="sk-right").responses.connect() as conn:
             conn.response.create(model=MODEL, input=PROMPT)
             assert _until(conn, "response.completed")[-1].response.output_text
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather for a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+    "strict": True,
+}
+ASK = "What is the weather in Lisbon right now?"
+
+
+def test_tool_calls_and_reasoning_stream_over_the_socket(local_server):
+    client = local_server.openai(max_retries=0)
+    options = {"tools": [WEATHER_TOOL], "reasoning": {"effort": "low", "summary": "auto"}}
+    sse = list(client.responses.create(model=MODEL, input=ASK, stream=True, **options))
+    with client.responses.connect() as conn:
+        conn.response.create(model=MODEL, input=ASK, **options)
+        ws = _until(conn, "response.completed")
+    assert [e.type for e in ws] == [e.type for e in sse]
+    assert "response.reasoning_summary_text.delta" in [e.type for e in ws]
+    call = next(o for o in ws[-1].response.output if o.type == "function_call")
+    assert call.name == "get_weather" and json.loads(call.arguments)["city"] == "Lisbon"
+
+
+def test_steering_a_response_that_waits_for_tool_output_is_pending(local_server):
+    client = local_server.openai(max_retries=0)
+    with client.responses.connect(extra_headers=PACED) as conn:
+        conn.response.create(model=MODEL, input=ASK, tools=[WEATHER_TOOL])
+        rid = _until(conn, "response.created")[-1].response.id
+        conn.response.steer(input="Then tell me about coffee.", previous_response_id=rid)
+        events = _until(conn, "response.steer.pending")
+        kinds = [e.type for e in events]
+        # Tool calls are no safe place to cut: the response completes, the input waits.
+        assert "response.incomplete" not in kinds
+        assert kinds.index("response.steer.accepted") < kinds.index("response.completed")
+        pending = events[-1]
+        call = next(o for o in events[kinds.index("response.completed")].response.output)
+        assert pending.reason == "waiting_for_required_input"
+        assert [(s.type, s.call_id, s.name) for s in pending.required_input] == [
+            ("function_call_output", call.call_id, "get_weather")
+        ]
+        accepted = events[kinds.index("response.steer.accepted")]
+        assert pending.steer.id == accepted.steer.id
+        # The tool result, sent once; the queued input goes in front of it.
+        result = {"type": "function_call_output", "call_id": call.call_id, "output": "21 C, sunny"}
+        conn.response.create(
+            model=MODEL, input=[result], previous_response_id=rid, tools=[WEATHER_TOOL]
+        )
+        created = _until(conn, "response.created")[-1]
+        assert created.response.previous_response_id == rid
+        continued = _until(conn, "response.completed")[-1].response
+        # Nothing is left queued on the first response: steering it again is refused.
+        conn.response.steer(input="more", previous_response_id=rid)
+        refused = _until(conn, "response.steer.failed")[-1]
+    assert refused.error.code == "response_already_completed"
+    steer = {"type": "message", "role": "user", "content": "Then tell me about coffee."}
+    same = client.responses.create(
+        model=MODEL, input=[steer, result], previous_response_id=rid, tools=[WEATHER_TOOL]
+    )
+    assert continued.output_text == same.output_text
+    assert continued.usage.input_tokens == same.usage.input_tokens > 1

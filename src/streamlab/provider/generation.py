@@ -374,7 +374,7 @@ def _bound(node: dict[str, Any], inclusive: str, exclusive: str, default: int, s
 
 def _string(rng: random.Random, topic: str, name: str, node: dict[str, Any]) -> str:
     fmt = node.get("format")
-    lname = name.lower()
+    lname = "" if fmt else name.lower()  # a format wins over what the name suggests
     if fmt == "date" or lname.endswith("date"):
         s = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     elif fmt == "date-time":

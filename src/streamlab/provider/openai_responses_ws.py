@@ -8,7 +8,7 @@ client is an event:
   implicit), plus ``stream_id``, the *lane*: creates on one lane run one
   after the other (FIFO), lanes run side by side, and every event of a
   response echoes its ``stream_id``. The events are the ones the SSE stream
-  sends, made by the same code (:func:`~streamlab.provider.openai_responses.plan_response`),
+  sends, made by the same code (``plan_response`` in ``openai_responses``),
   each as one text frame, paced the same way.
 - ``response.steer`` ``{input, previous_response_id}``: queue user input for
   the response that is streaming. ``response.steer.accepted`` says the server
@@ -57,9 +57,12 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from streamlab.provider.common import Answer, controls
 from streamlab.provider.common import field as body_field
+from streamlab.provider.config import RequestControls
+from streamlab.provider.endings import ending_from
 from streamlab.provider.faults import ProviderError, request_id
-from streamlab.provider.openai_responses import ResponsePlan, plan_response
+from streamlab.provider.openai_responses import ResponseTurn, plan_response
 from streamlab.provider.streaming import Frame, FrameStream, Stats
 from streamlab.sse import SSEDecoder
 
@@ -172,7 +175,8 @@ class _Steer:
 class _Run:
     """One response on a lane: its plan, the request it came from, its steering queue."""
 
-    plan: ResponsePlan
+    turn: ResponseTurn
+    controls: RequestControls
     body: dict[str, Any]
     model: str
     stream_id: str | None
@@ -183,7 +187,7 @@ class _Run:
 
     @property
     def id(self) -> str:
-        return self.plan.id
+        return str(self.turn.base["id"])
 
     def calls(self) -> list[dict[str, Any]]:
         """The client-owned tool calls the response stopped for."""
@@ -304,8 +308,14 @@ class _Session:
                 items = [x for s in prev.steers for x in _as_items(s.input)]
                 prev.steers, prev.accepting = [], False
                 body["input"] = items + _as_items(body_field(body, "input", (str, list)) or [])
-        run = _Run(plan_response(self.ws, body, model), body, model, stream_id)
-        self.enqueue(run)
+        self.enqueue(self.new_run(body, model, stream_id))
+
+    def new_run(self, body: dict[str, Any], model: str, stream_id: str | None) -> _Run:
+        """The response to ``body``, under the controls the handshake's headers set."""
+        ws = self.ws
+        c = controls(ws)  # type: ignore[arg-type]  # a WebSocket has the headers and app too
+        turn = plan_response(body, c, model=model, ending=ending_from(ws.headers, "responses"))
+        return _Run(turn, c, body, model, stream_id)
 
     def enqueue(self, run: _Run) -> None:
         queue = self.lanes.get(run.stream_id)
@@ -334,7 +344,7 @@ class _Session:
         """Stream ``run`` through the same engine as SSE; False if the socket went away."""
         decoder = SSEDecoder()
         ended = asyncio.Event()
-        plan = run.plan
+        turn = run.turn
 
         async def send(message: dict[str, Any]) -> None:
             if message["type"] != "http.response.body":
@@ -358,12 +368,9 @@ class _Session:
             await self.gone.wait()
             return {"type": "http.disconnect"}
 
+        c = run.controls
         engine = FrameStream(
-            self.steerable(run),
-            len(plan.answer.tokens),
-            plan.controls,
-            on_error=plan.on_error,
-            rng_seed=plan.controls.seed,
+            self.steerable(run), turn.n_units, c, on_error=turn.error_frames, rng_seed=c.seed
         )
         await engine(self.ws.scope, receive, send)
         if self.gone.is_set():
@@ -377,13 +384,15 @@ class _Session:
     def steerable(self, run: _Run) -> Iterator[Frame]:
         """The response's frames, cut before the next text delta once input is queued."""
         sent = texts = 0
-        for data, token in run.plan.frames():
-            if data.startswith(_TEXT_DELTA):
+        turn = run.turn
+        for data, token in turn.frames():
+            if data.startswith(_TEXT_DELTA) and turn.answer is not None:
                 if run.steers:
-                    tokens = run.plan.answer.tokens[:texts]
-                    cut = dataclasses.replace(run.plan.answer, tokens=tokens, finish="steered")
+                    a = turn.answer
+                    cut = Answer(a.tokens[:texts], "steered", None, a.input_tokens)
                     # Same events up to here; from here, those of the cut answer.
-                    yield from itertools.islice(run.plan.frames(cut), sent, None)
+                    tail = dataclasses.replace(turn, answer=cut).frames()
+                    yield from itertools.islice(tail, sent, None)
                     return
                 texts += 1
             sent += 1
@@ -411,12 +420,11 @@ class _Session:
             "previous_response_id": run.id,
         }
         try:
-            plan = plan_response(self.ws, body, run.model)
+            return self.new_run(body, run.model, run.stream_id)
         except ProviderError as exc:
             for s in queued:
                 await self.failed(run, s, "successor_creation_failed", exc.message)
             return None
-        return _Run(plan, body, run.model, run.stream_id)
 
     # -- steering ------------------------------------------------------------
 
