@@ -298,3 +298,17 @@ def test_steering_a_response_that_waits_for_tool_output_is_pending(local_server)
     )
     assert continued.output_text == same.output_text
     assert continued.usage.input_tokens == same.usage.input_tokens > 1
+
+
+def test_lanes_and_queues_are_bounded(local_server):
+    client = local_server.openai(max_retries=0)
+    # Every lane stays busy (its first delta is a minute away) and quiet.
+    with client.responses.connect(extra_headers={"x-streamlab-ttft-ms": "60000"}) as conn:
+        for i in range(17):
+            conn.response.create(model=MODEL, input=PROMPT, stream_id=f"lane-{i}")
+        error = _until(conn, "error")[-1]
+        assert error.error.param == "stream_id" and error.stream_id == "lane-16"
+        for _ in range(34):
+            conn.response.create(model=MODEL, input=PROMPT, stream_id="lane-0")
+        error = _until(conn, "error")[-1]
+    assert error.status == 429 and error.error.code == "rate_limit_exceeded"

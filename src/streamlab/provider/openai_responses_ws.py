@@ -70,6 +70,8 @@ _TEXT_DELTA = b"event: response.output_text.delta\n"
 _TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 _MAX_STEERS = 16  # queued inputs per response before too_many_pending_steers
 _REMEMBERED = 256  # responses a connection keeps for previous_response_id
+_MAX_LANES = 16  # stream_id lanes per connection (each runs a task)
+_MAX_QUEUED = 32  # responses waiting on one lane
 # Numbers a response.create may carry: (lowest, highest) allowed.
 _RANGES = {
     "temperature": (0.0, 2.0),
@@ -319,6 +321,20 @@ class _Session:
 
     def enqueue(self, run: _Run) -> None:
         queue = self.lanes.get(run.stream_id)
+        if queue is None and len(self.lanes) >= _MAX_LANES:
+            raise FrameError(
+                400,
+                f"At most {_MAX_LANES} stream_id lanes per connection: reuse one, or open "
+                "another connection.",
+                param="stream_id",
+            )
+        if queue is not None and queue.qsize() >= _MAX_QUEUED:
+            raise FrameError(
+                429,
+                f"{_MAX_QUEUED} responses are already waiting on this lane: wait for some "
+                "to finish.",
+                code="rate_limit_exceeded",
+            )
         if queue is None:
             queue = self.lanes[run.stream_id] = asyncio.Queue()
             self.workers.append(asyncio.create_task(self.lane(queue)))
