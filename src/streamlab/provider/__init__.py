@@ -52,7 +52,7 @@ Endpoints
     and ``response.steer`` ``{input, previous_response_id}``. A create
     streams the same events as the SSE stream, one JSON text frame each,
     paced the same way. A steer gets ``response.steer.accepted`` (the server
-    owns the input); the response ends before its next text delta with
+    owns the input); the response ends at the next word boundary with
     ``response.incomplete`` (``incomplete_details.reason: "steered"``) and
     an automatic successor follows: its ``response.created``
     (``previous_response_id`` = the steered response, same settings, the

@@ -12,9 +12,9 @@ client is an event:
   each as one text frame, paced the same way.
 - ``response.steer`` ``{input, previous_response_id}``: queue user input for
   the response that is streaming. ``response.steer.accepted`` says the server
-  owns it; the response then ends at the next safe boundary (between two
-  text deltas) with ``response.incomplete``, ``incomplete_details.reason:
-  "steered"``, and an automatic successor follows on the same lane: its
+  owns it; the response then ends at the next safe boundary (before a
+  text delta that starts a new word) with ``response.incomplete``,
+  ``incomplete_details.reason: "steered"``, and an automatic successor follows on the same lane: its
   ``response.created`` (``previous_response_id`` = the steered one, same
   settings, the queued input as its input) is the commit point. Input that
   arrives when the deltas are over still gets a successor, after
@@ -398,13 +398,14 @@ class _Session:
         return True
 
     def steerable(self, run: _Run) -> Iterator[Frame]:
-        """The response's frames, cut before the next text delta once input is queued."""
+        """The response's frames, cut at the next word boundary once input is queued."""
         sent = texts = 0
         turn = run.turn
         for data, token in turn.frames():
             if data.startswith(_TEXT_DELTA) and turn.answer is not None:
-                if run.steers:
-                    a = turn.answer
+                a = turn.answer
+                # A safe boundary: before a delta that starts a new word.
+                if run.steers and (texts == 0 or a.tokens[texts][:1].isspace()):
                     cut = Answer(a.tokens[:texts], "steered", None, a.input_tokens)
                     # Same events up to here; from here, those of the cut answer.
                     tail = dataclasses.replace(turn, answer=cut).frames()
