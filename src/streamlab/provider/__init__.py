@@ -50,6 +50,32 @@ Endpoints
     ``reasoning`` and ``text``. ``openai_responses.plan_response(body,
     controls)`` makes the events of a response (body in, frames out) for
     any transport (``JSON_ENCODER`` for bare JSON messages).
+``WS /v1/responses``            the Responses API's WebSocket mode, what the openai
+    SDK's ``client.responses.connect()`` (sync and async) opens. Client events:
+    ``response.create`` (the POST fields; ``stream_id`` names a lane: one
+    response at a time per lane, FIFO, lanes in parallel, events echo it)
+    and ``response.steer`` ``{input, previous_response_id}``. A create
+    streams the same events as the SSE stream, one JSON text frame each,
+    paced the same way. A steer gets ``response.steer.accepted`` (the server
+    owns the input); the response ends at the next word boundary with
+    ``response.incomplete`` (``incomplete_details.reason: "steered"``) and
+    an automatic successor follows: its ``response.created``
+    (``previous_response_id`` = the steered response, same settings, the
+    queued input as input) is the commit point. ``response.steer.failed``
+    returns input it cannot commit (``invalid_input``,
+    ``response_not_found``, ``steering_not_supported``,
+    ``too_many_pending_steers``, ``response_already_completed``,
+    ``successor_creation_failed``); a response that stopped for a
+    ``function_call`` gets ``response.steer.pending`` after
+    ``response.completed`` and the input waits for the next create naming
+    it. ``previous_response_id`` must name a response made on the same
+    connection. Bad frames (binary, invalid JSON, NaN/Infinity, unknown
+    ``type``, negative or out-of-range numbers, what POST would refuse) get
+    an ``error`` event ``{"type": "error", "status": 400, "error": {...}}``
+    and the socket stays open. Handshake headers (``connect(extra_headers=
+    {...})``) set the controls below for the whole connection; a
+    ``drop-after`` fault closes it with code 1011; a wrong key refuses the
+    handshake with HTTP 401. Closing the socket cancels its generations.
 ``POST /v1/chat/completions``   Chat Completions: ``chat.completion.chunk`` per
     token (first carries the role), finish_reason "stop" or "length",
     ``stream_options={"include_usage": True}`` adds a last chunk with

@@ -23,7 +23,10 @@ does (the SDK dispatches on the JSON ``type`` field). There is no ``[DONE]``.
 
 ``plan_response(body, controls)`` turns a request body into a
 ``ResponseTurn`` whose ``frames(encoder)`` are the events: the HTTP endpoint
-sends them as SSE; a WebSocket handler can pass ``JSON_ENCODER``.
+sends them as SSE, and so does the WebSocket mode (``openai_responses_ws``)
+into the same engine, one message per event. A turn whose answer is cut
+with ``finish="steered"`` ends ``response.incomplete`` with reason
+``steered``; its events begin exactly like the uncut turn's.
 """
 
 from __future__ import annotations
@@ -354,7 +357,8 @@ class ResponseTurn:
             return "failed"
         if self.ending and self.ending.name == "content-filter":
             return "incomplete"
-        return "incomplete" if self.answer and self.answer.finish == "length" else "completed"
+        cut = self.answer and self.answer.finish in ("length", "steered")
+        return "incomplete" if cut else "completed"
 
     def _items(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -413,6 +417,8 @@ class ResponseTurn:
             reason = "content_filter" if self.ending else "max_output_tokens"
             if self.ending and self.ending.name == "max-tokens":
                 reason = "max_output_tokens"
+            if self.answer and self.answer.finish == "steered":  # the WebSocket mode's cut
+                reason = "steered"
             final["incomplete_details"] = {"reason": reason}
         if status == "failed":
             final["error"] = {
