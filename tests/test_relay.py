@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -16,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from streamlab.relay import (
     BARE_HEADERS,
     SSE_HEADERS,
+    HeldSource,
     NaiveGZipMiddleware,
     create_proxy_app,
     create_relay_app,
@@ -23,6 +20,7 @@ from streamlab.relay import (
     scripted_source,
     time_stream,
 )
+from streamlab.relay import watch_held as watch
 from streamlab.sse import SSEDecoder
 
 WORDS = [f"w{i} " for i in range(20)]
@@ -31,78 +29,6 @@ FULL = "".join(WORDS)
 
 def slow(**kw):
     return scripted_source(WORDS, first_delay=0.05, delay=0.03, **kw)
-
-
-class HeldSource:
-    """A relay source that sends ``WORDS[:after]``, then holds the stream open until released.
-
-    While it holds, the stream cannot end. So a client that sees the first event
-    while ``holding`` is still true got it streamed, whatever the machine's load;
-    through a buffer it cannot see it before the hold is over. ``hold`` caps the
-    wait (seconds), so that a buffered stream still ends.
-    """
-
-    def __init__(self, *, after: int = 1, hold: float = 10.0) -> None:
-        self.after = after
-        self.hold = hold
-        self.holding = False
-        self.released = threading.Event()
-
-    async def __call__(self, prompt: str) -> AsyncIterator[str]:
-        self.holding = True  # before the first delta: nothing can be seen before this
-        try:
-            for word in WORDS[: self.after]:
-                yield word
-            deadline = time.monotonic() + self.hold
-            while not self.released.is_set() and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)
-        finally:
-            self.holding = False
-        for word in WORDS[self.after :]:
-            yield word
-
-
-@dataclass
-class Seen:
-    """What :func:`watch` saw of one stream."""
-
-    streamed: bool | None  # the first event came while the source still held the stream open
-    text: str
-    last_event: str | None
-    keepalives: int
-    content_encoding: str | None
-
-
-def watch(
-    url: str, source: HeldSource, *, gzip: bool = False, release_at_keepalive: int = 0
-) -> Seen:
-    """Read an SSE stream; at its first event note whether ``source`` still holds, then release it.
-
-    With ``release_at_keepalive=n`` the source is released only once ``n``
-    keep-alive comments have arrived (the stream has then been silent for that
-    many keep-alive intervals).
-    """
-    headers = {"Accept": "text/event-stream", "Accept-Encoding": "gzip" if gzip else "identity"}
-    streamed, text, last, keepalives = None, [], None, 0
-    with (
-        httpx.Client(timeout=30) as client,
-        client.stream("GET", url, headers=headers) as r,
-    ):
-        decoder = SSEDecoder()
-        for chunk in r.iter_bytes():
-            keepalives += chunk.count(b": keep-alive\n")
-            if release_at_keepalive and keepalives >= release_at_keepalive:
-                source.released.set()
-            for ev in decoder.feed(chunk):
-                if streamed is None:
-                    streamed = source.holding
-                    if not release_at_keepalive:
-                        source.released.set()
-                last = ev.event
-                if ev.event == "delta":
-                    text.append(ev.json()["text"])
-        encoding = r.headers.get("content-encoding")
-    return Seen(streamed, "".join(text), last, keepalives, encoding)
 
 
 @pytest.fixture
