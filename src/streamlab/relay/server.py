@@ -56,7 +56,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from streamlab.relay.resume import ResumeGone, StreamLog, parse_last_event_id
+from streamlab.relay.resume import Cursor, ResumeGone, StreamLog, parse_last_event_id
 from streamlab.relay.sources import DeltaSource, provider_source
 
 __all__ = [
@@ -193,6 +193,8 @@ class Relay:
             async for item in self.source(log.prompt):
                 stats.upstream_deltas += 1
                 log.append("delta", {"text": item}, item)
+                while log.over_cap:  # a live reader is a whole log behind: wait for it
+                    await log.moved.wait()
             stats.completed += 1
             log.finish("completed")
         except asyncio.CancelledError:
@@ -212,7 +214,6 @@ class Relay:
             stats.running -= 1
 
     def _reader_left(self, log: StreamLog, named: bool) -> None:
-        log.readers -= 1
         if not self.cancel_on_disconnect or log.finished:
             return
 
@@ -225,31 +226,27 @@ class Relay:
         else:
             maybe_cancel()
 
-    async def _body(self, log: StreamLog, last: int | None, named: bool) -> AsyncIterator[bytes]:
-        log.readers += 1
+    async def _body(self, log: StreamLog, cursor: Cursor, named: bool) -> AsyncIterator[bytes]:
         sent = 0
         try:
             if self.retry_ms is not None:  # how long EventSource waits before reconnecting
                 yield f": relay connected\nretry: {self.retry_ms}\n\n".encode()
             while True:
-                try:
-                    new = log.after(last)
-                except ResumeGone:
-                    return  # this reader fell behind the cap; reconnecting gets 410
-                for ev in new:
+                for ev in log.pending(cursor):
                     yield ev.frame()
-                    last = ev.id
+                    log.sent(cursor, ev)
                     sent += 1
-                    end = log.finished and last == log.next_id - 1
-                    if self.drop_after is not None and sent >= self.drop_after and not end:
+                    drop = self.drop_after is not None and sent >= self.drop_after
+                    if drop and not log.at_end(cursor):
                         return  # the connection "drops"; EventSource will reconnect
-                if log.finished and last == log.next_id - 1:
+                if log.at_end(cursor):
                     return
                 try:
                     await asyncio.wait_for(log.changed.wait(), self.keepalive)
                 except asyncio.TimeoutError:
                     yield b": keep-alive\n\n"
         finally:
+            log.close(cursor)
             self._reader_left(log, named)
 
     # ------------------------------------------------------------------ HTTP
@@ -281,14 +278,14 @@ class Relay:
                 )
             if log.finished and last is not None and last == log.next_id - 1:
                 return Response(status_code=204)  # nothing more: EventSource stops
-            try:
-                log.after(last)
-            except ResumeGone as exc:
-                raise RelayError(410, str(exc)) from None
-            except ValueError as exc:
-                raise RelayError(400, str(exc)) from None
+        try:
+            cursor = log.open(last)
+        except ResumeGone as exc:
+            raise RelayError(410, str(exc)) from None
+        except ValueError as exc:
+            raise RelayError(400, str(exc)) from None
         named = bool(stream_id) or join
-        response = StreamingResponse(self._body(log, last, named), headers=self.headers)
+        response = StreamingResponse(self._body(log, cursor, named), headers=self.headers)
         response.headers["X-Stream-Id"] = log.id
         return response
 
@@ -351,8 +348,7 @@ class Relay:
         return JSONResponse({"id": log.id, "events": url}, status_code=201)
 
     def _reader_left_later(self, log: StreamLog) -> None:
-        log.readers += 1  # the POST counts as a reader until the grace period ends
-        self._reader_left(log, named=True)
+        self._reader_left(log, named=True)  # as if a reader had just left: wait the grace period
 
     async def stream_events(self, request: Request) -> Response:
         """``GET /streams/{id}/events``: read or resume a stream started by ``POST /streams``."""
