@@ -195,6 +195,7 @@ class Relay:
                 log.append("delta", {"text": item}, item)
                 while log.over_cap:  # a live reader is a whole log behind: wait for it
                     await log.moved.wait()
+                await asyncio.sleep(0)  # a source that never awaits must not hold the loop
             stats.completed += 1
             log.finish("completed")
         except asyncio.CancelledError:
