@@ -10,8 +10,9 @@ Modules and what they are for:
   httpx adapters, and reconnecting clients.
 - ``streamlab.provider``: the local simulated provider (OpenAI and Anthropic
   wire formats) and the switch to a real provider.
-- ``streamlab.deltas``: one provider-neutral sequence of text deltas from any
-  SDK stream.
+- ``streamlab.events``, ``streamlab.deltas``: provider-neutral stream events
+  (text, reasoning, tool calls, the ending) and the layer that turns any SDK
+  stream into them, or into text deltas only.
 - ``streamlab.widgets``: the streamed-vs-buffered view, Stop button, timeline.
 - ``streamlab.relay``: a small Starlette endpoint relaying a stream as SSE.
 - ``streamlab.release``, ``streamlab.partial_json``: release policies for
@@ -43,7 +44,17 @@ _EXPORTS: dict[str, str] = {
     "create_app": "streamlab.provider",
     "get_provider": "streamlab.provider",
     "Provider": "streamlab.provider",
+    # events
+    "TextDelta": "streamlab.events",
+    "ReasoningDelta": "streamlab.events",
+    "ToolCallStart": "streamlab.events",
+    "ToolCallDelta": "streamlab.events",
+    "ToolCallDone": "streamlab.events",
+    "StreamEnd": "streamlab.events",
+    "Usage": "streamlab.events",
     # deltas
+    "stream_events": "streamlab.deltas",
+    "astream_events": "streamlab.deltas",
     "text_deltas": "streamlab.deltas",
     "atext_deltas": "streamlab.deltas",
     # widgets
@@ -69,7 +80,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from streamlab.deltas import atext_deltas, text_deltas
+    from streamlab.deltas import astream_events, atext_deltas, stream_events, text_deltas
+    from streamlab.events import (
+        ReasoningDelta,
+        StreamEnd,
+        TextDelta,
+        ToolCallDelta,
+        ToolCallDone,
+        ToolCallStart,
+        Usage,
+    )
     from streamlab.provider import LocalServer, Provider, create_app, get_provider, serve
     from streamlab.sse import (
         AsyncEventSource,

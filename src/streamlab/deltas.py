@@ -1,7 +1,16 @@
-"""One provider-neutral sequence of text deltas from any SDK stream.
+"""One provider-neutral layer over every SDK stream: typed events, or just the text.
 
-Application code that shows a stream to a person only cares about the pieces
-of text, in order. Each provider wraps them differently:
+Application code that shows a stream to a person cares about a few things:
+the answer's text, the reasoning before it, the tool calls, and how the
+stream ended. Each API wraps them differently (see :mod:`streamlab._neutral`
+for where each field is). This module turns any of them into one vocabulary:
+
+- :func:`stream_events` / :func:`astream_events`: the :mod:`streamlab.events`
+  (:class:`~streamlab.events.TextDelta`, :class:`~streamlab.events.ReasoningDelta`,
+  ``ToolCallStart`` / ``ToolCallDelta`` / ``ToolCallDone`` and a final
+  :class:`~streamlab.events.StreamEnd` with the outcome and usage);
+- :func:`text_deltas` / :func:`atext_deltas`: the text-only view of the same
+  events, for code that only shows the answer.
 
 ===============================  ==================================================
 what you iterate                 where the text is
@@ -9,19 +18,23 @@ what you iterate                 where the text is
 plain strings                    the string itself
 OpenAI Responses events          ``type == "response.output_text.delta"`` -> ``.delta``
 OpenAI Chat Completions chunks   ``choices[0].delta.content`` (the final usage chunk
-                                 has ``choices == []``: skipped)
+                                 has ``choices == []``)
 Anthropic Messages events        ``type == "content_block_delta"`` with
                                  ``delta.type == "text_delta"`` -> ``delta.text``
 ===============================  ==================================================
 
-:func:`text_deltas` and :func:`atext_deltas` accept any of those, as SDK
-objects or as the raw ``dict`` s decoded from the wire, and yield only the
-text. Error events that the SDKs hand to the caller instead of raising
-(a Responses ``error`` event, ``response.failed``, a raw Anthropic ``error``
-event) raise :class:`StreamError`, so a failure is never mistaken for a short
-answer.
+All four accept SDK objects, the raw ``dict`` s decoded from the wire, and
+the SDK helper streams (``responses.stream()``, ``chat.completions.stream()``,
+``messages.stream()``: their convenience events repeat the raw ones and are
+skipped, so nothing is counted twice).
 
-Both functions close the stream they were given when they finish, fail or are
+Errors that the SDKs hand to the caller as events instead of raising (a
+Responses ``error`` event, ``response.failed``, a raw Anthropic ``error``
+event) end :func:`stream_events` with ``StreamEnd(outcome="failed")`` and make
+:func:`text_deltas` raise :class:`StreamError`, so a failure is never
+mistaken for a short answer.
+
+Every function closes the stream it was given when it finishes, fails or is
 closed early (``break``, ``Stop``, task cancellation): closing an SDK stream
 closes its HTTP response, which is how the server learns the reader left.
 """
@@ -32,39 +45,18 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
-__all__ = ["StreamError", "text_deltas", "atext_deltas", "delta_text"]
+from streamlab._neutral import EventParser
+from streamlab.events import StreamEnd, StreamEvent, TextDelta
 
-# Event types that carry no text and need no action. Listed so that an
-# unknown *typed* event is still ignored (providers add new event types
-# often), while this list documents what we have seen.
-_KNOWN_QUIET_TYPES = frozenset(
-    {
-        # OpenAI Responses
-        "response.created",
-        "response.in_progress",
-        "response.output_item.added",
-        "response.output_item.done",
-        "response.content_part.added",
-        "response.content_part.done",
-        "response.output_text.done",
-        "response.completed",
-        "response.incomplete",
-        # Anthropic Messages
-        "message_start",
-        "message_delta",
-        "message_stop",
-        "content_block_start",
-        "content_block_stop",
-        "ping",
-        # SDK helper streams repeat each text delta as a convenience event
-        # (anthropic ``messages.stream()`` -> "text", openai
-        # ``chat.completions.stream()`` -> "chunk" + "content.delta"). We take
-        # the text from the raw event only, so it is never counted twice.
-        "text",
-        "chunk",
-        "content.done",
-    }
-)
+__all__ = [
+    "StreamError",
+    "EventParser",
+    "stream_events",
+    "astream_events",
+    "text_deltas",
+    "atext_deltas",
+    "delta_text",
+]
 
 
 class StreamError(RuntimeError):
@@ -94,11 +86,13 @@ class StreamError(RuntimeError):
         )
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    """Attribute or key access, so SDK objects and raw dicts share one code path."""
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+def _stream_error(end: StreamEnd) -> StreamError:
+    return StreamError(
+        end.error or "unknown error",
+        provider="anthropic" if end.api == "anthropic" else "openai",
+        kind=end.reason,
+        event=end.raw,
+    )
 
 
 def delta_text(item: Any) -> str | None:
@@ -107,83 +101,115 @@ def delta_text(item: Any) -> str | None:
     Raises :class:`StreamError` for error events and :class:`TypeError` for
     items that are not a string or a known SDK event/chunk shape.
     """
-    if isinstance(item, str):
-        return item or None
-    if isinstance(item, (bytes, bytearray)):
-        raise TypeError(
-            "text_deltas() got bytes. Decode the stream first: raw SSE bytes need "
-            "streamlab.SSEDecoder (or an SDK) to become events; use .decode() for "
-            "plain UTF-8 text."
-        )
-
-    kind = _get(item, "type")
-    if kind is None and _get(item, "choices") is not None:
-        kind = "chat.completion.chunk"  # Chat chunks carry ``object``, not ``type``
-
-    if kind == "response.output_text.delta":  # OpenAI Responses
-        return _get(item, "delta") or None
-    if kind == "content_block_delta":  # Anthropic Messages
-        delta = _get(item, "delta")
-        if _get(delta, "type") == "text_delta":
-            return _get(delta, "text") or None
-        return None  # tool-use JSON, thinking, citations: not answer text
-    if kind == "chat.completion.chunk":  # OpenAI Chat Completions
-        choices = _get(item, "choices") or []
-        if not choices:  # the usage chunk (stream_options.include_usage)
-            return None
-        return _get(_get(choices[0], "delta"), "content") or None
-    if kind == "content.delta":  # openai chat.completions.stream() helper
-        return _get(item, "delta") or None
-    if kind == "error":
-        # Responses: {"type": "error", "code", "message", "param"};
-        # Anthropic: {"type": "error", "error": {"type", "message"}}.
-        inner = _get(item, "error")
-        if inner is not None:
-            raise StreamError(
-                str(_get(inner, "message", "unknown error")),
-                provider="anthropic",
-                kind=_get(inner, "type"),
-                event=item,
-            )
-        raise StreamError(
-            str(_get(item, "message", "unknown error")),
-            provider="openai",
-            kind=_get(item, "code"),
-            event=item,
-        )
-    if kind == "response.failed":
-        error = _get(_get(item, "response"), "error")
-        raise StreamError(
-            str(_get(error, "message", "the response failed without a message")),
-            provider="openai",
-            kind=_get(error, "code"),
-            event=item,
-        )
-    if kind is not None:
-        return None  # any other typed event (_KNOWN_QUIET_TYPES or newer ones)
-    raise TypeError(
-        f"text_deltas() cannot find text in an item of type {type(item).__name__}: {item!r:.80}. "
-        "Expected str, an OpenAI Responses event, a Chat Completions chunk or an "
-        "Anthropic Messages event (SDK object or dict). Did you pass the stream "
-        "manager instead of the stream (use `with client.messages.stream(...) as s:` "
-        "and pass `s`)?"
-    )
+    text = ""
+    for event in EventParser().feed(item):
+        if isinstance(event, TextDelta):
+            text += event.text
+        elif isinstance(event, StreamEnd) and event.outcome == "failed":
+            raise _stream_error(event)
+    return text or None
 
 
-def _check_sync(stream: Any) -> None:
+def _check_sync(stream: Any, name: str) -> None:
     if isinstance(stream, str):
         raise TypeError(
-            "text_deltas() got a str, which would be read one character at a time. "
+            f"{name}() got a str, which would be read one character at a time. "
             "Pass an iterable of strings, e.g. [text] or text.split(' ')."
         )
     if not isinstance(stream, Iterable) and isinstance(stream, AsyncIterable):
-        raise TypeError(
-            "text_deltas() got an async stream. Use `async for d in atext_deltas(stream)`."
-        )
+        raise TypeError(f"{name}() got an async stream. Use `async for e in a{name}(stream)`.")
+
+
+def stream_events(stream: Iterable[Any]) -> Iterator[StreamEvent]:
+    """Yield the provider-neutral :mod:`streamlab.events` of ``stream``, ending with one StreamEnd.
+
+    ``stream`` is an iterable of strings, OpenAI Responses events, Chat
+    Completions chunks or Anthropic events (SDK objects or dicts)::
+
+        stream = client.chat.completions.create(model=m, messages=msgs, tools=tools, stream=True)
+        for event in stream_events(stream):
+            match event:
+                case TextDelta(text):
+                    print(text, end="")
+                case ToolCallDone(index, id, name, arguments):
+                    ...  # only now are the arguments complete
+                case StreamEnd(outcome=outcome):
+                    ...  # "stop", "length", "tool_calls", "refusal", "filtered", "failed"
+
+    The last event is always a :class:`~streamlab.events.StreamEnd`: a
+    stream that stops without its API's final event ends with
+    ``outcome="failed"``. Errors the SDK raises (HTTP errors, a dropped
+    connection) are raised as they are. The stream is closed when the
+    generator ends, fails or is closed early.
+    """
+    _check_sync(stream, "stream_events")
+    parser = EventParser()
+    try:
+        for item in stream:
+            yield from parser.feed(item)
+            if parser.end is not None:
+                return
+        end = parser.close()
+        if end is not None:
+            yield end
+    finally:
+        close = getattr(stream, "close", None)
+        if callable(close):
+            close()
+
+
+async def astream_events(stream: AsyncIterable[Any] | Iterable[Any]) -> AsyncIterator[StreamEvent]:
+    """Async version of :func:`stream_events`, for ``async for`` and async SDK clients.
+
+    Also accepts a plain (sync) iterable, so one code path serves both. The
+    stream is closed (``aclose()`` / ``await close()``) when the generator
+    ends, fails, is closed early or its task is cancelled.
+    """
+    if isinstance(stream, str):
+        _check_sync(stream, "stream_events")
+    parser = EventParser()
+    try:
+        if isinstance(stream, AsyncIterable):
+            async for item in stream:
+                for event in parser.feed(item):
+                    yield event
+                if parser.end is not None:
+                    return
+        elif isinstance(stream, Iterable):
+            for item in stream:
+                for event in parser.feed(item):
+                    yield event
+                if parser.end is not None:
+                    return
+        else:
+            raise TypeError(
+                f"astream_events() needs an async or sync iterable, got {type(stream).__name__}. "
+                "If you have a coroutine, await it first (the SDKs' `await client...create("
+                "stream=True)` returns the stream)."
+            )
+        end = parser.close()
+        if end is not None:
+            yield end
+    finally:
+        closer = getattr(stream, "aclose", None) or getattr(stream, "close", None)
+        if callable(closer):
+            result = closer()
+            if inspect.isawaitable(result):
+                await result
+
+
+def _text_of(event: StreamEvent) -> str | None:
+    if isinstance(event, TextDelta):
+        return event.text
+    # Only an error the provider reported raises: a stream that merely stops
+    # ends quietly here, as it does in the SDKs (stream_events says "failed").
+    if isinstance(event, StreamEnd) and event.outcome == "failed" and event.raw is not None:
+        raise _stream_error(event)
+    return None
 
 
 def text_deltas(stream: Iterable[Any]) -> Iterator[str]:
-    """Yield the non-empty text deltas of ``stream``, in order.
+    """Yield the non-empty text deltas of ``stream``, in order: the text-only view of :func:`stream_events`.
 
     ``stream`` is an iterable of strings, OpenAI Responses events, Chat
     Completions chunks or Anthropic events (SDK objects or dicts)::
@@ -192,18 +218,19 @@ def text_deltas(stream: Iterable[Any]) -> Iterator[str]:
         for text in text_deltas(stream):
             print(text, end="", flush=True)
 
-    The stream is closed when the generator ends, fails or is closed early.
+    Raises :class:`StreamError` when the provider reports an error inside
+    the stream. The stream is closed when the generator ends, fails or is
+    closed early.
     """
-    _check_sync(stream)
+    _check_sync(stream, "text_deltas")
+    events = stream_events(stream)
     try:
-        for item in stream:
-            text = delta_text(item)
+        for event in events:
+            text = _text_of(event)
             if text:
                 yield text
     finally:
-        close = getattr(stream, "close", None)
-        if callable(close):
-            close()
+        events.close()
 
 
 async def atext_deltas(stream: AsyncIterable[Any] | Iterable[Any]) -> AsyncIterator[str]:
@@ -214,27 +241,18 @@ async def atext_deltas(stream: AsyncIterable[Any] | Iterable[Any]) -> AsyncItera
     ends, fails, is closed early or its task is cancelled.
     """
     if isinstance(stream, str):
-        _check_sync(stream)
+        _check_sync(stream, "text_deltas")
+    if not isinstance(stream, (AsyncIterable, Iterable)):
+        raise TypeError(
+            f"atext_deltas() needs an async or sync iterable, got {type(stream).__name__}. "
+            "If you have a coroutine, await it first (the SDKs' `await client...create("
+            "stream=True)` returns the stream)."
+        )
+    events = astream_events(stream)
     try:
-        if isinstance(stream, AsyncIterable):
-            async for item in stream:
-                text = delta_text(item)
-                if text:
-                    yield text
-        elif isinstance(stream, Iterable):
-            for item in stream:
-                text = delta_text(item)
-                if text:
-                    yield text
-        else:
-            raise TypeError(
-                f"atext_deltas() needs an async or sync iterable, got {type(stream).__name__}. "
-                "If you have a coroutine, await it first (the SDKs' `await client...create("
-                "stream=True)` returns the stream)."
-            )
+        async for event in events:
+            text = _text_of(event)
+            if text:
+                yield text
     finally:
-        closer = getattr(stream, "aclose", None) or getattr(stream, "close", None)
-        if callable(closer):
-            result = closer()
-            if inspect.isawaitable(result):
-                await result
+        await events.aclose()

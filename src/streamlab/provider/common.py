@@ -198,12 +198,19 @@ def make_answer(
     schema: dict[str, Any] | None = None,
     context: str = "",
     length: int | None = None,
+    text: str | None = None,
 ) -> Answer:
-    """The deterministic answer: same arguments, same tokens, on every endpoint."""
+    """The deterministic answer: same arguments, same tokens, on every endpoint.
+
+    ``text`` (when not in a JSON mode) replaces the generated prose, e.g. an
+    answer built from tool results; stop sequences and max tokens still apply.
+    """
     try:
         tokens = (
             tokenize(generate_json(schema if json_mode == "json_schema" else None, prompt, seed))
             if json_mode
+            else tokenize(text)
+            if text is not None
             else generate_tokens(prompt, seed, tokens=length)
         )
     except SchemaError as exc:
@@ -251,13 +258,16 @@ def respond(
     whole: Callable[[], dict[str, Any]],
     frames: Iterable[Frame],
     on_error: Callable[[int], bytes],
+    n_tokens: int | None = None,
 ) -> DelayedJSON | FrameStream:
     """The endpoint's reply: ``whole()`` as one JSON body, or ``frames`` as an SSE stream.
 
     Either way it is paced by the controls ``c`` as if ``answer``'s tokens
-    were generated; ``on_error(k)`` is the frame sent when a fault cuts the
-    stream after ``k`` tokens.
+    were generated (or ``n_tokens`` paced slots: reasoning, tool-call
+    arguments and text); ``on_error(k)`` is the frame sent when a fault cuts
+    the stream after ``k`` frames.
     """
+    n = len(answer.tokens) if n_tokens is None else n_tokens
     if not stream:
-        return DelayedJSON(whole(), len(answer.tokens), c)
-    return FrameStream(frames, len(answer.tokens), c, on_error=on_error, rng_seed=c.seed)
+        return DelayedJSON(whole(), n, c)
+    return FrameStream(frames, n, c, on_error=on_error, rng_seed=c.seed)

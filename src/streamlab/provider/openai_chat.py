@@ -6,32 +6,148 @@ has an empty delta and ``finish_reason`` ("stop" or "length"). With
 ``stream_options: {"include_usage": true}`` every chunk has ``"usage": null``
 and one more chunk with ``"choices": []`` carries the usage. The stream ends
 with ``data: [DONE]``.
+
+Tool calls: ``delta.tool_calls[i]`` keyed by ``index``; a call's first
+fragment carries ``id``, ``type`` and ``function.name`` (arguments ""), the
+next ones only ``function.arguments``; ``content`` is null and
+``finish_reason`` is "tool_calls". A refusal streams ``delta.refusal``;
+the ``content-filter`` ending cuts the text with ``finish_reason``
+"content_filter".
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 
+from streamlab.provider import tools as T
 from streamlab.provider.common import (
     Answer,
-    answer_request,
+    controls,
     field,
-    last_user_text,
+    make_answer,
     new_id,
     now,
     request_body,
     respond,
+    text_of,
 )
+from streamlab.provider.endings import REFUSAL_TEXT, Ending, ending_from
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.frames import DeltaFrames
+from streamlab.provider.generation import tokenize
+from streamlab.provider.prompted import prompted_schema
+from streamlab.provider.reasoning import EFFORT_SLOTS
 from streamlab.provider.streaming import Frame
 from streamlab.sse import encode_event
 
 _FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length"}
+
+
+def _history(messages: list[Any]) -> T.History:
+    h = T.History()
+    names: dict[str, str] = {}
+    for i, m in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(m, dict):
+            raise ProviderError(
+                400,
+                f"Invalid '{where}': expected an object with 'role' and 'content'.",
+                param=where,
+                code="invalid_type",
+            )
+        role = m.get("role", "user")
+        content = m.get("content")
+        text = text_of(content, f"{where}.content") if content is not None else ""
+        if role == "user" and text:
+            h.prompt, h.called, h.results = text, [], []
+        elif role in ("system", "developer"):
+            h.context += ("\n" if h.context else "") + text
+        elif role == "assistant":
+            for j, call in enumerate(m.get("tool_calls") or []):
+                fn = call.get("function") if isinstance(call, dict) else None
+                if not isinstance(fn, dict) or not isinstance(call.get("id"), str):
+                    raise ProviderError(
+                        400,
+                        f"Invalid '{where}.tool_calls[{j}]': expected "
+                        "{'id': ..., 'type': 'function', 'function': {'name': ..., 'arguments': ...}}.",
+                        param=f"{where}.tool_calls[{j}]",
+                    )
+                names[call["id"]] = str(fn.get("name"))
+                h.called.append(str(fn.get("name")))
+        elif role == "tool":
+            cid = m.get("tool_call_id")
+            if cid not in names:
+                raise T.unknown_call(
+                    f"{where}.tool_call_id",
+                    cid,
+                    "Messages with role 'tool' must be a response to a preceding message "
+                    "with 'tool_calls'.",
+                )
+            h.results.append(T.ToolResult(cid, names[cid], T.content_text(content)))
+    return h
+
+
+def _tools(body: dict[str, Any]) -> list[T.Tool]:
+    out = []
+    for i, t in enumerate(field(body, "tools", list, default=[])):
+        where = f"tools[{i}]"
+        if not isinstance(t, dict):
+            raise ProviderError(400, f"Invalid '{where}': expected an object.", param=where)
+        if t.get("type") != "function":
+            raise T.unsupported_tool(where, t.get("type"))
+        fn = t.get("function")
+        if not isinstance(fn, dict):
+            raise ProviderError(
+                400,
+                f"Missing required parameter: '{where}.function'.",
+                param=f"{where}.function",
+                code="missing_required_parameter",
+            )
+        out.append(
+            T.make_tool(
+                f"{where}.function",
+                fn.get("name"),
+                fn.get("description"),
+                fn.get("parameters"),
+                "parameters",
+            )
+        )
+    return T.check_unique(out, "tools")
+
+
+def _choice(body: dict[str, Any], tools: list[T.Tool]) -> tuple[T.ToolChoice, list[T.Tool]]:
+    raw = body.get("tool_choice")
+    if raw is None or raw == "auto":
+        return T.ToolChoice("auto"), tools
+    if raw in ("none", "required"):
+        return T.ToolChoice(raw), tools
+    if isinstance(raw, dict) and raw.get("type") == "function":
+        name = (raw.get("function") or {}).get("name")
+        return T.named_choice(tools, name, "tool_choice.function.name"), tools
+    if isinstance(raw, dict) and raw.get("type") == "allowed_tools":
+        spec = raw.get("allowed_tools") or {}
+        allowed = {
+            (t.get("function") or {}).get("name")
+            for t in spec.get("tools") or []
+            if isinstance(t, dict)
+        }
+        mode = spec.get("mode", "auto")
+        return T.ToolChoice("required" if mode == "required" else "auto"), [
+            t for t in tools if t.name in allowed
+        ]
+    if isinstance(raw, dict):
+        raise T.unsupported_tool("tool_choice", raw.get("type"))
+    raise ProviderError(
+        400,
+        "Invalid 'tool_choice': expected 'none', 'auto', 'required' or "
+        f"{{'type': 'function', 'function': {{'name': ...}}}}, got {json.dumps(raw)[:60]}.",
+        param="tool_choice",
+    )
 
 
 def _response_format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
@@ -58,20 +174,79 @@ def _response_format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] |
     )
 
 
-def _usage(answer: Answer) -> dict[str, Any]:
-    out = len(answer.tokens)
+@dataclass
+class ChatTurn:
+    """One completion: text (or a refusal) or tool calls, after hidden reasoning slots."""
+
+    answer: Answer | None
+    refusal: list[str] | None
+    calls: list[T.ToolCall]
+    finish: str
+    reasoning_slots: int
+    input_tokens: int
+
+    @property
+    def n_units(self) -> int:
+        n = self.reasoning_slots + len(self.answer.tokens if self.answer else self.refusal or [])
+        return n + sum(len(c.fragments) for c in self.calls)
+
+
+def _usage(turn: ChatTurn) -> dict[str, Any]:
+    out = turn.n_units
     return {
-        "prompt_tokens": answer.input_tokens,
+        "prompt_tokens": turn.input_tokens,
         "completion_tokens": out,
-        "total_tokens": answer.input_tokens + out,
+        "total_tokens": turn.input_tokens + out,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
         "completion_tokens_details": {
-            "reasoning_tokens": 0,
+            "reasoning_tokens": turn.reasoning_slots,
             "audio_tokens": 0,
             "accepted_prediction_tokens": 0,
             "rejected_prediction_tokens": 0,
         },
     }
+
+
+def _plan(
+    body: dict[str, Any],
+    h: T.History,
+    seed: int,
+    length: int | None,
+    ending: Ending | None,
+    **opts: Any,
+) -> ChatTurn:
+    tools = _tools(body)
+    choice, usable = _choice(body, tools)
+    parallel = field(body, "parallel_tool_calls", bool, default=True)
+    effort = field(body, "reasoning_effort", str)
+    if effort is not None and effort not in EFFORT_SLOTS:
+        raise ProviderError(
+            400,
+            f"Invalid 'reasoning_effort': {effort!r}; expected one of {', '.join(EFFORT_SLOTS)}.",
+            param="reasoning_effort",
+        )
+    slots = EFFORT_SLOTS[effort] if effort else 0
+    refusing = ending is not None and ending.name == "refusal"
+    chosen = [] if refusing else T.choose_calls(usable, choice, h, parallel=parallel)
+    calls = T.make_calls(chosen, h, seed, api="chat", id_prefix="call_")
+    answer = make_answer(
+        h.prompt,
+        seed,
+        context=h.context,
+        length=length,
+        text=T.result_text(h.results) if h.results else None,
+        **opts,
+    )
+    if refusing:
+        return ChatTurn(None, tokenize(REFUSAL_TEXT), [], "stop", slots, answer.input_tokens)
+    if calls:
+        return ChatTurn(None, None, calls, "tool_calls", slots, answer.input_tokens)
+    finish = _FINISH[answer.finish]
+    if ending is not None:
+        cut = ending.cut(len(answer.tokens))
+        answer = Answer(answer.tokens[:cut], answer.finish, None, answer.input_tokens)
+        finish = "length" if ending.name == "max-tokens" else "content_filter"
+    return ChatTurn(answer, None, [], finish, slots, answer.input_tokens)
 
 
 async def create_chat_completion(request: Request) -> Any:
@@ -84,7 +259,7 @@ async def create_chat_completion(request: Request) -> Any:
             param="messages",
             code="empty_array",
         )
-    prompt = last_user_text(messages, "messages")
+    h = _history(messages)
     n = field(body, "n", int, default=1)
     if n != 1:
         raise ProviderError(400, "streamlab's local provider only supports n=1.", param="n")
@@ -105,10 +280,17 @@ async def create_chat_completion(request: Request) -> Any:
         )
     include_usage = bool(options.get("include_usage"))
     json_mode, schema = _response_format(body)
-    c, answer = answer_request(
-        request,
-        prompt,
-        body_seed=field(body, "seed", int),
+    if json_mode == "json_object":
+        schema = prompted_schema(h.context)
+        json_mode = "json_schema" if schema is not None else json_mode
+    _plan(body, h, 0, None, None, json_mode=json_mode, schema=schema)  # 400s before faults
+    c = controls(request, body_seed=field(body, "seed", int))
+    turn = _plan(
+        body,
+        h,
+        c.seed,
+        c.length,
+        ending_from(request.headers, "chat"),
         max_tokens=max_tokens,
         stop=stop,
         json_mode=json_mode,
@@ -117,16 +299,32 @@ async def create_chat_completion(request: Request) -> Any:
     chat_id, created = new_id("chatcmpl"), now()
     return respond(
         c,
-        answer,
+        turn.answer or Answer([], "stop", None, 0),
         stream=stream,
-        whole=lambda: _completion(chat_id, created, model, answer),
-        frames=_frames(chat_id, created, model, answer, include_usage),
+        whole=lambda: _completion(chat_id, created, model, turn),
+        frames=_frames(chat_id, created, model, turn, include_usage),
         on_error=lambda k: stream_error_frame("chat", k),
+        n_tokens=turn.n_units,
     )
 
 
-def _completion(chat_id: str, created: int, model: str, answer: Answer) -> dict[str, Any]:
+def _completion(chat_id: str, created: int, model: str, turn: ChatTurn) -> dict[str, Any]:
     """The whole ``chat.completion`` object of a non-streamed reply."""
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": turn.answer.text if turn.answer else None,
+        "refusal": "".join(turn.refusal) if turn.refusal is not None else None,
+        "annotations": [],
+    }
+    if turn.calls:
+        message["tool_calls"] = [
+            {
+                "id": c.call_id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments},
+            }
+            for c in turn.calls
+        ]
     return {
         "id": chat_id,
         "object": "chat.completion",
@@ -135,24 +333,19 @@ def _completion(chat_id: str, created: int, model: str, answer: Answer) -> dict[
         "choices": [
             {
                 "index": 0,
-                "message": {
-                    "role": "assistant",
-                    "content": answer.text,
-                    "refusal": None,
-                    "annotations": [],
-                },
+                "message": message,
                 "logprobs": None,
-                "finish_reason": _FINISH[answer.finish],
+                "finish_reason": turn.finish,
             }
         ],
-        "usage": _usage(answer),
+        "usage": _usage(turn),
         "service_tier": "default",
         "system_fingerprint": "fp_streamlab",
     }
 
 
 def _frames(
-    chat_id: str, created: int, model: str, answer: Answer, include_usage: bool
+    chat_id: str, created: int, model: str, turn: ChatTurn, include_usage: bool
 ) -> Iterator[Frame]:
     def payload(choices: list[dict[str, Any]], usage: Any = None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -174,12 +367,25 @@ def _frames(
     def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
         return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
 
-    yield chunk(choice({"role": "assistant", "content": "", "refusal": None})), None
+    content = "" if turn.answer is not None else None
+    yield chunk(choice({"role": "assistant", "content": content, "refusal": None})), None
+    unit = turn.reasoning_slots
     # One encode per stream; each token is spliced in (same bytes as chunk()).
-    delta = DeltaFrames(payload(choice({"content": DeltaFrames.TOKEN})))
-    for i, token in enumerate(answer.tokens):
-        yield delta(token), i
-    yield chunk(choice({}, _FINISH[answer.finish])), None
+    key = "content" if turn.refusal is None else "refusal"
+    delta = DeltaFrames(payload(choice({key: DeltaFrames.TOKEN})))
+    for token in turn.answer.tokens if turn.answer else turn.refusal or []:
+        yield delta(token), unit
+        unit += 1
+    for k, call in enumerate(turn.calls):
+        first = {"index": k, "id": call.call_id, "type": "function"}
+        first["function"] = {"name": call.name, "arguments": ""}
+        yield chunk(choice({"tool_calls": [first]})), None
+        fragment = {"index": k, "function": {"arguments": DeltaFrames.TOKEN}}
+        delta = DeltaFrames(payload(choice({"tool_calls": [fragment]})))
+        for piece in call.fragments:
+            yield delta(piece), unit
+            unit += 1
+    yield chunk(choice({}, turn.finish)), None
     if include_usage:
-        yield chunk([], _usage(answer)), None
+        yield chunk([], _usage(turn)), None
     yield encode_event("[DONE]"), None

@@ -3,29 +3,45 @@
 Streamed events, in the real order, each with ``sequence_number`` from 0::
 
     response.created, response.in_progress,
-    response.output_item.added, response.content_part.added,
-    response.output_text.delta (one per token) ...,
-    response.output_text.done, response.content_part.done,
-    response.output_item.done,
-    response.completed      (or response.incomplete when max_output_tokens cut it)
+    [reasoning item]   response.output_item.added (type reasoning),
+                       per summary part: response.reasoning_summary_part.added,
+                       response.reasoning_summary_text.delta ..., ...text.done,
+                       response.reasoning_summary_part.done;
+                       response.output_item.done (encrypted_content if included)
+    [message item]     response.output_item.added, response.content_part.added,
+                       response.output_text.delta (one per token) ... (or
+                       response.refusal.delta ...), response.output_text.done
+                       (response.refusal.done), response.content_part.done,
+                       response.output_item.done
+    [function calls]   per call: response.output_item.added (function_call,
+                       arguments ""), response.function_call_arguments.delta ...,
+                       response.function_call_arguments.done, response.output_item.done
+    response.completed (or response.incomplete / response.failed)
 
 Each event is sent with an ``event:`` line naming its type, as the real API
 does (the SDK dispatches on the JSON ``type`` field). There is no ``[DONE]``.
+
+``plan_response(body, controls)`` turns a request body into a
+``ResponseTurn`` whose ``frames(encoder)`` are the events: the HTTP endpoint
+sends them as SSE; a WebSocket handler can pass ``JSON_ENCODER``.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from starlette.requests import Request
 
+from streamlab.provider import tools as T
 from streamlab.provider.common import (
     Answer,
-    answer_request,
+    controls,
     field,
-    last_user_text,
+    make_answer,
     new_id,
     now,
     positive_int,
@@ -33,16 +49,86 @@ from streamlab.provider.common import (
     respond,
     text_of,
 )
+from streamlab.provider.config import RequestControls
+from streamlab.provider.endings import REFUSAL_TEXT, Ending, ending_from
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.frames import DeltaFrames
+from streamlab.provider.generation import count_tokens, tokenize
+from streamlab.provider.prompted import prompted_schema
+from streamlab.provider.reasoning import EFFORT_SLOTS, Reasoning, make_reasoning, spread
 from streamlab.provider.streaming import Frame
 from streamlab.sse import encode_event
 
+_ENCRYPTED = "reasoning.encrypted_content"
 
-def _prompt(body: dict[str, Any]) -> str:
+
+# -- encoders: the same events as SSE (HTTP) or as bare JSON (WebSocket) --------
+
+
+class Encoder(Protocol):
+    def event(self, payload: dict[str, Any]) -> bytes: ...
+
+    def deltas(self, payload: dict[str, Any]) -> Callable[[str, int], bytes]:
+        """A maker of delta events like ``payload`` (``delta`` and ``sequence_number`` vary)."""
+        ...
+
+
+class SSEEncoder:
+    """Each event as an SSE frame with an ``event:`` line (deltas spliced, not re-encoded)."""
+
+    def event(self, payload: dict[str, Any]) -> bytes:
+        return encode_event(json.dumps(payload, ensure_ascii=False), event=payload["type"])
+
+    def deltas(self, payload: dict[str, Any]) -> Callable[[str, int], bytes]:
+        return DeltaFrames(
+            {**payload, "delta": DeltaFrames.TOKEN, "sequence_number": DeltaFrames.SEQ},
+            event=payload["type"],
+        )
+
+
+class JSONEncoder:
+    """Each event as bare JSON bytes (one WebSocket text message per event)."""
+
+    def event(self, payload: dict[str, Any]) -> bytes:
+        return json.dumps(payload, ensure_ascii=False).encode()
+
+    def deltas(self, payload: dict[str, Any]) -> Callable[[str, int], bytes]:
+        return lambda token, seq: self.event({**payload, "delta": token, "sequence_number": seq})
+
+
+SSE_ENCODER = SSEEncoder()
+JSON_ENCODER = JSONEncoder()
+
+
+# -- the request ------------------------------------------------------------------
+
+
+@dataclass
+class ResponseRequest:
+    """A checked Responses request body."""
+
+    body: dict[str, Any]
+    model: str
+    history: T.History
+    max_out: int | None
+    stream: bool
+    json_mode: str | None
+    schema: dict[str, Any] | None
+    fmt: dict[str, Any]
+    tools: list[T.Tool]
+    choice: T.ToolChoice
+    parallel: bool
+    reasoning: dict[str, Any] | None
+    include_encrypted: bool
+    echo: dict[str, Any]
+
+
+def _history(body: dict[str, Any]) -> T.History:
     value = field(body, "input", (str, list), required=True)
+    instructions = field(body, "instructions", (str, list))
+    context = text_of(instructions, "instructions") if instructions is not None else ""
     if isinstance(value, str):
-        return value
+        return T.History(prompt=value, context=context)
     if not value:
         raise ProviderError(
             400,
@@ -50,7 +136,94 @@ def _prompt(body: dict[str, Any]) -> str:
             param="input",
             code="empty_array",
         )
-    return last_user_text(value, "input")
+    h = T.History(context=context)
+    names: dict[str, str] = {}
+    trust_ids = body.get("previous_response_id") is not None
+    for i, item in enumerate(value):
+        where = f"input[{i}]"
+        if not isinstance(item, dict):
+            raise ProviderError(
+                400,
+                f"Invalid '{where}': expected an object with 'role' and 'content'.",
+                param=where,
+                code="invalid_type",
+            )
+        kind = item.get("type", "message")
+        if kind == "message" and "content" in item:
+            role = item.get("role", "user")
+            text = text_of(item["content"], f"{where}.content")
+            if role == "user" and text:
+                h.prompt, h.called, h.results = text, [], []
+            elif role in ("system", "developer"):
+                h.context += ("\n" if h.context else "") + text
+        elif kind == "function_call":
+            cid, name = item.get("call_id"), item.get("name")
+            if not isinstance(cid, str) or not isinstance(name, str):
+                raise ProviderError(
+                    400,
+                    f"Invalid '{where}': a function_call item needs string 'call_id' and 'name'.",
+                    param=where,
+                )
+            names[cid] = name
+            h.called.append(name)
+        elif kind == "function_call_output":
+            cid = item.get("call_id")
+            if cid not in names and not trust_ids:
+                raise T.unknown_call(
+                    f"{where}.call_id",
+                    cid,
+                    "Each function_call_output needs the function_call item with the same "
+                    "call_id earlier in 'input' (or a previous_response_id).",
+                )
+            h.results.append(
+                T.ToolResult(str(cid), names.get(str(cid)), T.content_text(item.get("output")))
+            )
+    return h
+
+
+def _tools(body: dict[str, Any]) -> list[T.Tool]:
+    raw = field(body, "tools", list, default=[])
+    out = []
+    for i, t in enumerate(raw):
+        where = f"tools[{i}]"
+        if not isinstance(t, dict):
+            raise ProviderError(400, f"Invalid '{where}': expected an object.", param=where)
+        if t.get("type") != "function":
+            raise T.unsupported_tool(where, t.get("type"))
+        out.append(
+            T.make_tool(
+                where, t.get("name"), t.get("description"), t.get("parameters"), "parameters"
+            )
+        )
+    return T.check_unique(out, "tools")
+
+
+def _choice(body: dict[str, Any], tools: list[T.Tool]) -> tuple[T.ToolChoice, list[T.Tool]]:
+    raw = body.get("tool_choice")
+    if raw is None or raw == "auto":
+        return T.ToolChoice("auto"), tools
+    if raw in ("none", "required"):
+        return T.ToolChoice(raw), tools
+    if isinstance(raw, dict) and raw.get("type") == "function":
+        return T.named_choice(tools, raw.get("name"), "tool_choice.name"), tools
+    if isinstance(raw, dict) and raw.get("type") == "allowed_tools":
+        allowed = {t.get("name") for t in raw.get("tools") or [] if isinstance(t, dict)}
+        mode = raw.get("mode", "auto")
+        if mode not in ("auto", "required"):
+            raise ProviderError(
+                400,
+                "Invalid 'tool_choice.mode': expected 'auto' or 'required'.",
+                param="tool_choice.mode",
+            )
+        return T.ToolChoice(mode), [t for t in tools if t.name in allowed]
+    if isinstance(raw, dict):
+        raise T.unsupported_tool("tool_choice", raw.get("type"))
+    raise ProviderError(
+        400,
+        f"Invalid 'tool_choice': expected 'none', 'auto', 'required' or "
+        f"{{'type': 'function', 'name': ...}}, got {json.dumps(raw)[:60]}.",
+        param="tool_choice",
+    )
 
 
 def _text_format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None, dict[str, Any]]:
@@ -74,27 +247,181 @@ def _text_format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | Non
     return (None if fmt["type"] == "text" else fmt["type"]), None, fmt
 
 
-async def create_response(request: Request) -> Any:
-    body, model = await request_body(request)
-    prompt = _prompt(body)
-    instructions = field(body, "instructions", (str, list))
+def _reasoning(body: dict[str, Any]) -> dict[str, Any] | None:
+    cfg = field(body, "reasoning", dict)
+    if cfg is None:
+        return None
+    effort, summary = cfg.get("effort"), cfg.get("summary") or cfg.get("generate_summary")
+    if effort is not None and effort not in EFFORT_SLOTS:
+        raise ProviderError(
+            400,
+            f"Invalid 'reasoning.effort': {json.dumps(effort)[:40]}; expected one of "
+            f"{', '.join(EFFORT_SLOTS)}.",
+            param="reasoning.effort",
+        )
+    if summary is not None and summary not in ("auto", "concise", "detailed"):
+        raise ProviderError(
+            400,
+            "Invalid 'reasoning.summary': expected 'auto', 'concise' or 'detailed'.",
+            param="reasoning.summary",
+        )
+    return {"effort": effort or "medium", "summary": summary}
+
+
+def parse_request(body: dict[str, Any], model: str) -> ResponseRequest:
+    """Check a Responses body; a provider-shaped 400 names the first bad field."""
+    history = _history(body)
     max_out = positive_int(body, "max_output_tokens")
     stream = field(body, "stream", bool, default=False)
     json_mode, schema, fmt = _text_format(body)
-    c, answer = answer_request(
-        request,
-        prompt,
-        max_tokens=max_out,
+    if json_mode == "json_object":
+        schema = prompted_schema(history.context)
+        json_mode = "json_schema" if schema is not None else json_mode
+    tools = _tools(body)
+    choice, usable = _choice(body, tools)
+    parallel = field(body, "parallel_tool_calls", bool, default=True)
+    include = field(body, "include", list, default=[])
+    reasoning = _reasoning(body)
+    echo = {
+        "tools": [
+            {
+                "type": "function",
+                "name": t.name,
+                "description": t.description or None,
+                "parameters": t.parameters,
+                "strict": next(
+                    (r.get("strict", True) for r in body["tools"] if r.get("name") == t.name), True
+                ),
+            }
+            for t in tools
+        ],
+        "tool_choice": body.get("tool_choice") or "auto",
+        "parallel_tool_calls": parallel,
+        "reasoning": reasoning or {"effort": None, "summary": None},
+        "text": {"format": fmt, "verbosity": (body.get("text") or {}).get("verbosity", "medium")},
+    }
+    return ResponseRequest(
+        body=body,
+        model=model,
+        history=history,
+        max_out=max_out,
+        stream=stream,
         json_mode=json_mode,
         schema=schema,
-        context=instructions if isinstance(instructions, str) else "",
+        fmt=fmt,
+        tools=usable,
+        choice=choice,
+        parallel=parallel,
+        reasoning=reasoning,
+        include_encrypted=_ENCRYPTED in include,
+        echo=echo,
     )
-    ids = {"resp": new_id("resp"), "msg": new_id("msg")}
-    base = _base(body, model, max_out, fmt, ids["resp"])
 
-    def on_error(k: int) -> bytes:
+
+# -- the turn ---------------------------------------------------------------------
+
+
+@dataclass
+class ResponseTurn:
+    """Everything one response says, and its events.
+
+    ``n_units`` paced slots: reasoning, then answer tokens, then argument
+    fragments.
+    """
+
+    req: ResponseRequest
+    base: dict[str, Any]
+    reasoning: Reasoning | None
+    answer: Answer | None
+    refusal: list[str] | None
+    calls: list[T.ToolCall]
+    ending: Ending | None
+    ids: dict[str, str]
+
+    @property
+    def n_units(self) -> int:
+        n = self.reasoning.slots if self.reasoning else 0
+        n += len(self.answer.tokens) if self.answer else 0
+        n += len(self.refusal or [])
+        return n + sum(len(c.fragments) for c in self.calls)
+
+    @property
+    def status(self) -> str:
+        if self.ending and self.ending.name == "failed":
+            return "failed"
+        if self.ending and self.ending.name == "content-filter":
+            return "incomplete"
+        return "incomplete" if self.answer and self.answer.finish == "length" else "completed"
+
+    def _items(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if self.reasoning:
+            out.append(self._reasoning_item(done=True))
+        item_status = "completed" if self.status == "completed" else "incomplete"
+        if self.refusal is not None:
+            part = {"type": "refusal", "refusal": "".join(self.refusal)}
+            out.append(_message(self.ids["msg"], item_status, [part]))
+        elif self.answer is not None:
+            out.append(_message(self.ids["msg"], item_status, [_part(self.answer.text)]))
+        for call in self.calls:
+            fc_id = "fc_" + call.call_id.removeprefix("call_")
+            out.append(_call_item(fc_id, call, "completed", call.arguments))
+        return out
+
+    def _reasoning_item(self, *, done: bool) -> dict[str, Any]:
+        assert self.reasoning
+        item: dict[str, Any] = {
+            "id": self.ids["rs"],
+            "type": "reasoning",
+            "summary": [
+                {"type": "summary_text", "text": self.reasoning.text(i)}
+                for i in range(len(self.reasoning.parts))
+            ]
+            if done
+            else [],
+        }
+        if self.req.include_encrypted:
+            item["encrypted_content"] = self.reasoning.blob if done else None
+        return item
+
+    def usage(self) -> dict[str, Any]:
+        reasoning = self.reasoning.tokens if self.reasoning else 0
+        out = self.n_units
+        inp = self.answer.input_tokens if self.answer else _input_tokens(self.req.history)
+        return {
+            "input_tokens": inp,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": out,
+            "output_tokens_details": {"reasoning_tokens": reasoning},
+            "total_tokens": inp + out,
+        }
+
+    def final(self) -> dict[str, Any]:
+        """The whole Response object (the non-streamed body, and the last event's)."""
+        status = self.status
+        final = {
+            **self.base,
+            "status": status,
+            "completed_at": now() if status == "completed" else None,
+            "output": self._items(),
+            "usage": self.usage(),
+        }
+        if status == "incomplete":
+            reason = "content_filter" if self.ending else "max_output_tokens"
+            if self.ending and self.ending.name == "max-tokens":
+                reason = "max_output_tokens"
+            final["incomplete_details"] = {"reason": reason}
+        if status == "failed":
+            final["error"] = {
+                "code": "server_error",
+                "message": "The model failed to generate a response. (simulated by streamlab)",
+            }
+        return final
+
+    def error_events(self, k: int) -> list[dict[str, Any]]:
+        """What an ``error-after=k`` fault sends: an ``error`` event, then ``response.failed``."""
         failed = {
-            **base,
+            **self.base,
             "status": "failed",
             "error": {
                 "code": "server_error",
@@ -102,23 +429,227 @@ async def create_response(request: Request) -> Any:
                 "your request. (simulated by streamlab)",
             },
         }
-        return stream_error_frame("responses", k) + _event(
-            {"type": "response.failed", "response": failed}, k + 1
+        error = json.loads(stream_error_frame("responses", k).split(b"data: ", 1)[1])
+        return [error, {"type": "response.failed", "response": failed, "sequence_number": k + 1}]
+
+    def error_frames(self, k: int) -> bytes:
+        """:meth:`error_events` as SSE bytes (the streaming engine's ``on_error``)."""
+        return b"".join(SSE_ENCODER.event(e) for e in self.error_events(k))
+
+    def frames(self, enc: Encoder = SSE_ENCODER) -> Iterator[Frame]:
+        """The stream's events, with the paced slot of each (None: send at once)."""
+        seq = itertools.count()
+        final = self.final()
+
+        def ev(payload: dict[str, Any], unit: int | None = None) -> Frame:
+            payload["sequence_number"] = next(seq)
+            return enc.event(payload), unit
+
+        yield ev({"type": "response.created", "response": self.base})
+        yield ev({"type": "response.in_progress", "response": self.base})
+        unit = 0
+        for index, item in enumerate(final["output"]):
+            kind = item["type"]
+            if kind == "reasoning":
+                yield from self._reasoning_frames(ev, seq, enc, index, item)
+                assert self.reasoning
+                unit = self.reasoning.slots
+            elif kind == "message":
+                yield from self._message_frames(ev, seq, enc, index, item, unit)
+                unit += len(self.refusal) if self.refusal is not None else len(self.answer.tokens)  # type: ignore[union-attr]
+                if self.status == "failed":
+                    break
+            else:
+                added = {**item, "status": "in_progress", "arguments": ""}
+                yield ev(
+                    {"type": "response.output_item.added", "output_index": index, "item": added}
+                )
+                make = enc.deltas(
+                    {
+                        "type": "response.function_call_arguments.delta",
+                        "item_id": item["id"],
+                        "output_index": index,
+                    }
+                )
+                for piece in tokenize(item["arguments"]):
+                    yield make(piece, next(seq)), unit
+                    unit += 1
+                yield ev(
+                    {
+                        "type": "response.function_call_arguments.done",
+                        "item_id": item["id"],
+                        "output_index": index,
+                        "arguments": item["arguments"],
+                    }
+                )
+                yield ev({"type": "response.output_item.done", "output_index": index, "item": item})
+        kind = {"failed": "response.failed", "incomplete": "response.incomplete"}.get(
+            self.status, "response.completed"
+        )
+        yield ev({"type": kind, "response": final})
+
+    def _reasoning_frames(
+        self, ev: Any, seq: Any, enc: Encoder, index: int, item: dict[str, Any]
+    ) -> Iterator[Frame]:
+        r = self.reasoning
+        assert r
+        yield ev(
+            {
+                "type": "response.output_item.added",
+                "output_index": index,
+                "item": self._reasoning_item(done=False),
+            }
+        )
+        slots = iter(spread(sum(len(p) for p in r.parts), r.slots))
+        where = {"item_id": item["id"], "output_index": index}
+        for si, part in enumerate(r.parts):
+            text = r.text(si)
+            at = {**where, "summary_index": si}
+            yield ev(
+                {
+                    "type": "response.reasoning_summary_part.added",
+                    **at,
+                    "part": {"type": "summary_text", "text": ""},
+                }
+            )
+            make = enc.deltas({"type": "response.reasoning_summary_text.delta", **at})
+            for token in part:
+                yield make(token, next(seq)), next(slots)
+            yield ev({"type": "response.reasoning_summary_text.done", **at, "text": text})
+            yield ev(
+                {
+                    "type": "response.reasoning_summary_part.done",
+                    **at,
+                    "part": {"type": "summary_text", "text": text},
+                }
+            )
+        # Hidden reasoning still takes its time: the item is done on its last slot.
+        yield ev(
+            {"type": "response.output_item.done", "output_index": index, "item": item},
+            None if r.parts else r.slots - 1,
         )
 
+    def _message_frames(
+        self, ev: Any, seq: Any, enc: Encoder, index: int, item: dict[str, Any], unit: int
+    ) -> Iterator[Frame]:
+        refusing = self.refusal is not None
+        yield ev(
+            {
+                "type": "response.output_item.added",
+                "output_index": index,
+                "item": _message(item["id"], "in_progress", []),
+            }
+        )
+        where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+        empty = {"type": "refusal", "refusal": ""} if refusing else _part("")
+        yield ev({"type": "response.content_part.added", **where, "part": empty})
+        if refusing:
+            tokens = self.refusal or []
+            make = enc.deltas({"type": "response.refusal.delta", **where})
+        else:
+            assert self.answer
+            tokens = self.answer.tokens
+            make = enc.deltas({"type": "response.output_text.delta", **where, "logprobs": []})
+        for i, token in enumerate(tokens):
+            yield make(token, next(seq)), unit + i
+        if self.status == "failed":
+            return
+        text = "".join(tokens)
+        if refusing:
+            yield ev({"type": "response.refusal.done", **where, "refusal": text})
+        else:
+            yield ev({"type": "response.output_text.done", **where, "text": text, "logprobs": []})
+        yield ev({"type": "response.content_part.done", **where, "part": item["content"][0]})
+        yield ev({"type": "response.output_item.done", "output_index": index, "item": item})
+
+
+def _input_tokens(h: T.History) -> int:
+    return max(1, count_tokens(h.context + h.prompt))
+
+
+def plan_response(
+    body: dict[str, Any],
+    c: RequestControls,
+    *,
+    model: str | None = None,
+    ending: Ending | None = None,
+) -> ResponseTurn:
+    """Body in, turn out: what the model says to this Responses request under ``c``.
+
+    The same function serves HTTP (SSE) and a WebSocket ``response.create``;
+    ``ending`` forces one of the endings in ``streamlab.provider.endings``.
+    """
+    req = parse_request(body, model or field(body, "model", str, required=True))
+    return plan_turn(req, c, ending)
+
+
+def plan_turn(req: ResponseRequest, c: RequestControls, ending: Ending | None) -> ResponseTurn:
+    """The turn for a checked request (see :func:`plan_response`)."""
+    h = req.history
+    chosen = T.choose_calls(req.tools, req.choice, h, parallel=req.parallel)
+    if ending and ending.name == "refusal":
+        chosen = []
+    calls = T.make_calls(chosen, h, c.seed, api="responses", id_prefix="call_")
+    reasoning = None
+    if req.reasoning and req.reasoning["effort"] != "none":
+        summary = req.reasoning["summary"]
+        plan = (
+            f"I will call {', '.join(t.name for t in chosen)} to get what I need."
+            if chosen
+            else "The tool results are in; I can answer now."
+            if h.results
+            else "I will answer in a few clear sentences."
+        )
+        reasoning = make_reasoning(
+            h.prompt,
+            c.seed,
+            slots=EFFORT_SLOTS[req.reasoning["effort"]],
+            n_parts={"detailed": 2, "auto": 2, "concise": 1}.get(summary or "", 0),
+            plan=plan,
+            prefix="gAAAAAB",
+        )
+    answer = refusal = None
+    if ending and ending.name == "refusal":
+        refusal = tokenize(REFUSAL_TEXT)
+    elif not calls:
+        answer = make_answer(
+            h.prompt,
+            c.seed,
+            max_tokens=req.max_out,
+            json_mode=req.json_mode,
+            schema=req.schema,
+            context=h.context,
+            length=c.length,
+            text=T.result_text(h.results) if h.results else None,
+        )
+        if ending and ending.name in ("content-filter", "failed", "max-tokens"):
+            cut = ending.cut(len(answer.tokens))
+            finish = "length" if ending.name == "max-tokens" else answer.finish
+            answer = Answer(answer.tokens[:cut], finish, None, answer.input_tokens)
+    resp_id = new_id("resp")
+    base = _base(req, resp_id)
+    ids = {"resp": resp_id, "msg": new_id("msg"), "rs": new_id("rs")}
+    return ResponseTurn(req, base, reasoning, answer, refusal, calls, ending, ids)
+
+
+async def create_response(request: Request) -> Any:
+    body, model = await request_body(request)
+    req = parse_request(body, model)  # a bad body is a 400 before the controls are read
+    c = controls(request)
+    turn = plan_turn(req, c, ending_from(request.headers, "responses"))
     return respond(
         c,
-        answer,
-        stream=stream,
-        whole=lambda: _final(base, answer, ids["msg"]),
-        frames=_frames(base, answer, ids["msg"]),
-        on_error=on_error,
+        turn.answer or Answer([], "stop", None, 0),
+        stream=req.stream,
+        whole=turn.final,
+        frames=turn.frames(),
+        on_error=turn.error_frames,
+        n_tokens=turn.n_units,
     )
 
 
-def _base(
-    body: dict[str, Any], model: str, max_out: int | None, fmt: dict[str, Any], resp_id: str
-) -> dict[str, Any]:
+def _base(req: ResponseRequest, resp_id: str) -> dict[str, Any]:
+    body = req.body
     return {
         "id": resp_id,
         "object": "response",
@@ -129,35 +660,20 @@ def _base(
         "error": None,
         "incomplete_details": None,
         "instructions": body.get("instructions"),
-        "max_output_tokens": max_out,
-        "max_tool_calls": None,
-        "model": model,
+        "max_output_tokens": req.max_out,
+        "max_tool_calls": body.get("max_tool_calls"),
+        "model": req.model,
         "output": [],
-        "parallel_tool_calls": True,
         "previous_response_id": body.get("previous_response_id"),
-        "reasoning": {"effort": None, "summary": None},
         "service_tier": "default",
         "store": bool(body.get("store", True)),
         "temperature": body.get("temperature", 1.0),
-        "text": {"format": fmt, "verbosity": "medium"},
-        "tool_choice": "auto",
-        "tools": [],
         "top_p": body.get("top_p", 1.0),
         "truncation": "disabled",
         "usage": None,
         "user": None,
         "metadata": body.get("metadata") or {},
-    }
-
-
-def _usage(answer: Answer) -> dict[str, Any]:
-    out = len(answer.tokens)
-    return {
-        "input_tokens": answer.input_tokens,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": out,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": answer.input_tokens + out,
+        **req.echo,
     }
 
 
@@ -165,7 +681,7 @@ def _part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
 
 
-def _item(msg_id: str, status: str, content: list[dict[str, Any]]) -> dict[str, Any]:
+def _message(msg_id: str, status: str, content: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": msg_id,
         "type": "message",
@@ -175,73 +691,25 @@ def _item(msg_id: str, status: str, content: list[dict[str, Any]]) -> dict[str, 
     }
 
 
-def _final(base: dict[str, Any], answer: Answer, msg_id: str) -> dict[str, Any]:
-    incomplete = answer.finish == "length"
-    final = {
-        **base,
-        "status": "incomplete" if incomplete else "completed",
-        "completed_at": None if incomplete else now(),
-        "output": [
-            _item(msg_id, "incomplete" if incomplete else "completed", [_part(answer.text)])
-        ],
-        "usage": _usage(answer),
+def _call_item(fc_id: str, call: T.ToolCall, status: str, arguments: str) -> dict[str, Any]:
+    return {
+        "id": fc_id,
+        "type": "function_call",
+        "status": status,
+        "arguments": arguments,
+        "call_id": call.call_id,
+        "name": call.name,
     }
-    if incomplete:
-        final["incomplete_details"] = {"reason": "max_output_tokens"}
-    return final
 
 
-def _event(payload: dict[str, Any], seq: int) -> bytes:
-    payload["sequence_number"] = seq
-    return encode_event(json.dumps(payload, ensure_ascii=False), event=payload["type"])
-
-
-def _frames(base: dict[str, Any], answer: Answer, msg_id: str) -> Iterator[Frame]:
-    seq = 0
-
-    def ev(payload: dict[str, Any]) -> bytes:
-        nonlocal seq
-        data = _event(payload, seq)
-        seq += 1
-        return data
-
-    where = {"item_id": msg_id, "output_index": 0, "content_index": 0}
-    yield ev({"type": "response.created", "response": base}), None
-    yield ev({"type": "response.in_progress", "response": base}), None
-    yield (
-        ev(
-            {
-                "type": "response.output_item.added",
-                "output_index": 0,
-                "item": _item(msg_id, "in_progress", []),
-            }
-        ),
-        None,
-    )
-    yield ev({"type": "response.content_part.added", **where, "part": _part("")}), None
-    delta = DeltaFrames(
-        {
-            "type": "response.output_text.delta",
-            **where,
-            "delta": DeltaFrames.TOKEN,
-            "logprobs": [],
-            "sequence_number": DeltaFrames.SEQ,
-        },
-        event="response.output_text.delta",
-    )
-    for i, token in enumerate(answer.tokens):
-        yield delta(token, seq), i
-        seq += 1
-    final = _final(base, answer, msg_id)
-    text = answer.text
-    yield ev({"type": "response.output_text.done", **where, "text": text, "logprobs": []}), None
-    yield ev({"type": "response.content_part.done", **where, "part": _part(text)}), None
-    yield (
-        ev({"type": "response.output_item.done", "output_index": 0, "item": final["output"][0]}),
-        None,
-    )
-    kind = "response.incomplete" if answer.finish == "length" else "response.completed"
-    yield ev({"type": kind, "response": final}), None
-
-
-__all__ = ["create_response", "text_of"]
+__all__ = [
+    "JSON_ENCODER",
+    "SSE_ENCODER",
+    "JSONEncoder",
+    "ResponseTurn",
+    "SSEEncoder",
+    "create_response",
+    "parse_request",
+    "plan_response",
+    "text_of",
+]
