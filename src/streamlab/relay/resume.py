@@ -144,10 +144,10 @@ class StreamLog:
         self.changed = _wake(self.changed)
         return ev
 
-    def finish(self, reason: str, **extra: Any) -> LogEvent:
+    def finish(self, reason: str, *, item: Any = None, **extra: Any) -> LogEvent:
         """Append the last event, ``done`` with ``reason`` (once; later calls return it)."""
         if not self.finished:
-            self.append("done", {"reason": reason, **extra})
+            self.append("done", {"reason": reason, **extra}, item)
             self.finished = True
         return self.events[-1]
 

@@ -56,8 +56,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from streamlab.relay.resume import Cursor, ResumeGone, StreamLog, parse_last_event_id
+from streamlab.events import (
+    ReasoningDelta,
+    StreamEnd,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallDone,
+    ToolCallStart,
+)
+from streamlab.relay.resume import Cursor, LogEvent, ResumeGone, StreamLog, parse_last_event_id
 from streamlab.relay.sources import DeltaSource, provider_source
+from streamlab.relay.uistream import DONE, UI_STREAM_HEADERS, UIMessageStreamEncoder
 
 __all__ = [
     "SSE_HEADERS",
@@ -189,15 +198,21 @@ class Relay:
         stats = self.stats
         stats.started += 1
         stats.running += 1
+        end: StreamEnd | None = None
         try:
             async for item in self.source(log.prompt):
+                if isinstance(item, StreamEnd):
+                    end = item
+                    continue
                 stats.upstream_deltas += 1
-                log.append("delta", {"text": item}, item)
+                log.append(*_relay_event(item), item)
                 while log.over_cap:  # a live reader is a whole log behind: wait for it
                     await log.moved.wait()
                 await asyncio.sleep(0)  # a source that never awaits must not hold the loop
+            if end is not None and end.outcome == "failed":
+                raise RuntimeError(f"the provider's stream failed: {end.error or end.reason}")
             stats.completed += 1
-            log.finish("completed")
+            log.finish("completed", item=end, **({"outcome": end.outcome} if end else {}))
         except asyncio.CancelledError:
             stats.cancelled += 1
             log.finish(log.stop_reason or "cancelled")
@@ -227,28 +242,50 @@ class Relay:
         else:
             maybe_cancel()
 
+    async def _follow(self, log: StreamLog, cursor: Cursor) -> AsyncIterator[LogEvent | None]:
+        """One reader's events as they come; ``None`` after each quiet ``keepalive`` interval."""
+        while True:
+            for ev in log.pending(cursor):
+                yield ev
+                log.sent(cursor, ev)
+            if log.at_end(cursor):
+                return
+            try:
+                await asyncio.wait_for(log.changed.wait(), self.keepalive)
+            except asyncio.TimeoutError:
+                yield None
+
     async def _body(self, log: StreamLog, cursor: Cursor, named: bool) -> AsyncIterator[bytes]:
         sent = 0
         try:
             if self.retry_ms is not None:  # how long EventSource waits before reconnecting
                 yield f": relay connected\nretry: {self.retry_ms}\n\n".encode()
-            while True:
-                for ev in log.pending(cursor):
-                    yield ev.frame()
-                    log.sent(cursor, ev)
-                    sent += 1
-                    drop = self.drop_after is not None and sent >= self.drop_after
-                    if drop and not log.at_end(cursor):
-                        return  # the connection "drops"; EventSource will reconnect
-                if log.at_end(cursor):
-                    return
-                try:
-                    await asyncio.wait_for(log.changed.wait(), self.keepalive)
-                except asyncio.TimeoutError:
+            async for ev in self._follow(log, cursor):
+                if ev is None:
                     yield b": keep-alive\n\n"
+                    continue
+                yield ev.frame()
+                sent += 1
+                last = log.finished and ev.id == log.next_id - 1
+                if self.drop_after is not None and sent >= self.drop_after and not last:
+                    return  # the connection "drops"; EventSource will reconnect
         finally:
             log.close(cursor)
             self._reader_left(log, named)
+
+    async def _ui_body(self, log: StreamLog, cursor: Cursor) -> AsyncIterator[bytes]:
+        encoder = UIMessageStreamEncoder()
+        try:
+            async for ev in self._follow(log, cursor):
+                if ev is None:
+                    yield b": keep-alive\n\n"
+                    continue
+                for chunk in _ui_chunks(encoder, ev):
+                    yield encoder.frame(chunk)
+            yield DONE
+        finally:
+            log.close(cursor)
+            self._reader_left(log, named=False)
 
     # ------------------------------------------------------------------ HTTP
 
@@ -355,6 +392,20 @@ class Relay:
         """``GET /streams/{id}/events``: read or resume a stream started by ``POST /streams``."""
         return self._stream_response(request, request.path_params["stream_id"], None, join=True)
 
+    async def ui_chat(self, request: Request) -> Response:
+        """``POST /api/chat``: the AI SDK's chat request in, its UI message stream out.
+
+        Takes what ``DefaultChatTransport`` sends (``{"id", "messages":
+        [UIMessage...], "trigger", "messageId"}``; the prompt is the text of
+        the last user message) or ``{"prompt": ...}``.
+        """
+        prompt = _chat_prompt(await self._json_object(request))
+        log = self.start(uuid.uuid4().hex, prompt)
+        cursor = log.open(None)
+        response = StreamingResponse(self._ui_body(log, cursor), headers=UI_STREAM_HEADERS)
+        response.headers["X-Stream-Id"] = log.id
+        return response
+
     async def stop_stream(self, request: Request) -> Response:
         """``POST /streams/{id}/stop``: cancel the generation."""
         log = self._log(request)
@@ -398,6 +449,7 @@ class Relay:
                 Route("/events", self.get_events, methods=["GET"]),
                 Route("/events", self.post_events, methods=["POST"]),
                 Route("/streams", self.create_stream, methods=["POST"]),
+                Route("/api/chat", self.ui_chat, methods=["POST"]),
                 Route("/streams/{stream_id}/events", self.stream_events, methods=["GET"]),
                 Route("/streams/{stream_id}/stop", self.stop_stream, methods=["POST"]),
                 Route("/streams/{stream_id}/feedback", self.feedback, methods=["POST"]),
@@ -408,6 +460,61 @@ class Relay:
         app.state.stats = self.stats
         app.state.logs = self.logs
         return app
+
+
+def _relay_event(item: Any) -> tuple[str, dict[str, Any]]:
+    """A source's item (text, or a neutral event) as the relay's event name and payload."""
+    match item:
+        case str():
+            return "delta", {"text": item}
+        case TextDelta(text=text):
+            return "delta", {"text": text}
+        case ReasoningDelta(text=text):
+            return "reasoning", {"text": text}
+        case ToolCallStart(index=i, id=call_id, name=name):
+            return "tool_call_start", {"index": i, "id": call_id, "name": name}
+        case ToolCallDelta(index=i, id=call_id, arguments_delta=delta):
+            return "tool_call_delta", {"index": i, "id": call_id, "arguments_delta": delta}
+        case ToolCallDone(index=i, id=call_id, name=name, arguments=args):
+            return "tool_call", {"index": i, "id": call_id, "name": name, "arguments": args}
+    raise TypeError(
+        f"a relay source yields str or streamlab.events, not {type(item).__name__}: {item!r:.80}"
+    )
+
+
+def _ui_chunks(encoder: UIMessageStreamEncoder, ev: LogEvent) -> list[dict[str, Any]]:
+    """The UI message chunks for one logged event."""
+    if ev.event == "ack":
+        return []  # feedback is the relay's own business, not the AI SDK's
+    if ev.event != "done":
+        return encoder.feed(ev.item if ev.item is not None else ev.data.get("text", ""))
+    reason = ev.data["reason"]
+    if reason == "completed":
+        return encoder.feed(ev.item) if isinstance(ev.item, StreamEnd) else encoder.close()
+    if reason == "error":
+        return encoder.fail(ev.data["message"])
+    return encoder.abort(reason)
+
+
+def _chat_prompt(body: dict[str, Any]) -> str:
+    """The prompt of an AI SDK chat request (or of ``{"prompt": ...}``)."""
+    if isinstance(body.get("prompt"), str):
+        return body["prompt"]
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise RelayError(400, 'send {"messages": [UIMessage, ...]} (as useChat does) or {"prompt"}')
+    for message in reversed(messages):
+        if message.get("role") == "user" and isinstance(message.get("parts"), list):
+            texts = [
+                p["text"]
+                for p in message["parts"]
+                if isinstance(p, dict)
+                and p.get("type") == "text"
+                and isinstance(p.get("text"), str)
+            ]
+            if texts:
+                return "".join(texts)
+    raise RelayError(400, "no user message with a text part in 'messages'")
 
 
 def create_relay_app(source: DeltaSource | None = None, **options: Any) -> Starlette:

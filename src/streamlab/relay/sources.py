@@ -16,7 +16,10 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from streamlab.events import StreamEvent
 
 __all__ = ["DeltaSource", "ProviderSource", "provider_source", "scripted_source", "HeldSource"]
 
@@ -29,7 +32,11 @@ class ProviderSource:
 
     ``provider``: a :class:`streamlab.Provider` (default ``streamlab.get_provider()``)
     or a :class:`streamlab.LocalServer`; ``create_args`` go to the create call.
-    Calling it with a prompt gives an async iterator of text deltas.
+    Calling it with a prompt gives an async iterator of provider-neutral
+    :mod:`streamlab.events` (text, reasoning and tool-call deltas, then one
+    :class:`~streamlab.events.StreamEnd`): pass ``tools=...`` or
+    ``reasoning=...`` (Responses) / ``thinking=...`` (Anthropic) in
+    ``create_args`` to get more than text.
 
     Uses the OpenAI Responses API for OpenAI-compatible providers and the
     Messages API for Anthropic. The upstream request is closed when the relay
@@ -56,26 +63,22 @@ class ProviderSource:
         # The SDKs import an API's modules on first use: do it here too.
         _ = self.client.messages if self.anthropic else self.client.responses
 
-    async def __call__(self, prompt: str) -> AsyncIterator[str]:
-        from streamlab.deltas import atext_deltas
+    async def __call__(self, prompt: str) -> AsyncIterator[StreamEvent]:
+        from streamlab.deltas import astream_events
 
         if self.anthropic:
             args = {"max_tokens": 400, **self.create_args}
             messages = [{"role": "user", "content": prompt}]
-            async with self.client.messages.stream(
-                model=self.model, messages=messages, **args
-            ) as stream:
-                async for text in stream.text_stream:
-                    yield text
-            return
-        stream = await self.client.responses.create(
-            model=self.model, input=prompt, stream=True, **self.create_args
-        )
-        try:
-            async for text in atext_deltas(stream):
-                yield text
-        finally:
-            await stream.close()
+            stream = await self.client.messages.create(
+                model=self.model, messages=messages, stream=True, **args
+            )
+        else:
+            stream = await self.client.responses.create(
+                model=self.model, input=prompt, stream=True, **self.create_args
+            )
+        # astream_events closes the SDK stream when the relay stops reading.
+        async for event in astream_events(stream):
+            yield event
 
     async def aclose(self) -> None:
         """Close the SDK client."""
@@ -86,7 +89,7 @@ class ProviderSource:
 
 
 def provider_source(provider: Any = None, **create_args: Any) -> ProviderSource:
-    """A :class:`ProviderSource`: ``source(prompt)`` -> the provider's text deltas."""
+    """A :class:`ProviderSource`: ``source(prompt)`` -> the provider's neutral events."""
     import streamlab.deltas  # noqa: F401  (imported here, not in the server's loop)
 
     return ProviderSource(provider, **create_args)
