@@ -221,3 +221,42 @@ def test_provider_source_relays_the_real_sdks_from_the_local_server(kind):
         with run_app(app) as running:
             t = time_stream(running.url + "/events", prompt="Tell me about the ocean.")
     assert t.last_event == "done" and t.text == want
+
+
+def test_a_fetch_client_posts_the_prompt_and_resumes_with_last_event_id():
+    app = create_relay_app(slow(), drop_after=6)
+    with run_app(app) as running, httpx.Client(base_url=running.url) as client:
+        body = {"prompt": "a question too long for a URL " * 50, "stream": "f1"}
+        seen, last = [], None
+        while True:
+            headers = {"Last-Event-ID": last} if last is not None else {}
+            with client.stream("POST", "/events", json=body, headers=headers) as r:
+                if r.status_code == 204:
+                    break
+                assert r.status_code == 200 and r.headers["x-stream-id"] == "f1"
+                dec = SSEDecoder()
+                for chunk in r.iter_bytes():
+                    for ev in dec.feed(chunk):
+                        seen.append(ev)
+                        last = ev.id
+        assert app.state.stats.started == 1
+        assert app.state.logs["f1"].prompt == body["prompt"]
+        assert client.post("/events", json={"stream": "f1"}).status_code == 400  # no prompt
+    assert "".join(ev.json()["text"] for ev in seen if ev.event == "delta") == FULL
+
+
+def test_post_then_get_starts_a_stream_that_eventsource_can_read():
+    src = HeldSource(after=2)
+    app = create_relay_app(src)
+    with run_app(app) as running, httpx.Client(base_url=running.url) as client:
+        r = client.post("/streams", json={"prompt": "a long prompt, in a body"})
+        assert r.status_code == 201
+        created = r.json()
+        assert created["events"] == f"streams/{created['id']}/events"
+        assert len(created["id"]) == 32  # minted by the relay: 128 random bits
+        seen = watch(f"{running.url}/{created['events']}", src)
+        assert seen.streamed and seen.text == FULL and seen.last_event == "done"
+        assert client.get("/streams/nope/events").status_code == 404
+        again = client.get(f"/{created['events']}", headers={"Last-Event-ID": "20"})
+        assert again.status_code == 204  # finished: EventSource stops
+    assert app.state.stats.started == 1
