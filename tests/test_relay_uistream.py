@@ -133,7 +133,7 @@ def test_the_local_provider_with_tools_and_reasoning_reaches_the_ai_sdk():
     ]
     with streamlab.serve(ttft_ms=0, tokens_per_second=0, jitter_ms=0) as server:
         source = provider_source(
-            server, tools=tools, reasoning={"effort": "low", "summary": "auto"}
+            server, events=True, tools=tools, reasoning={"effort": "low", "summary": "auto"}
         )
         with run_app(create_relay_app(source)) as running:
             got = run_node(

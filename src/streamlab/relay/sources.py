@@ -32,8 +32,9 @@ class ProviderSource:
 
     ``provider``: a :class:`streamlab.Provider` (default ``streamlab.get_provider()``)
     or a :class:`streamlab.LocalServer`; ``create_args`` go to the create call.
-    Calling it with a prompt gives an async iterator of provider-neutral
-    :mod:`streamlab.events` (text, reasoning and tool-call deltas, then one
+    Calling it with a prompt gives an async iterator of text deltas (str);
+    with ``events=True``, of provider-neutral :mod:`streamlab.events` (text,
+    reasoning and tool-call deltas, then one
     :class:`~streamlab.events.StreamEnd`): pass ``tools=...`` or
     ``reasoning=...`` (Responses) / ``thinking=...`` (Anthropic) in
     ``create_args`` to get more than text.
@@ -47,9 +48,10 @@ class ProviderSource:
     it; the relay does that when its server stops.
     """
 
-    def __init__(self, provider: Any = None, **create_args: Any) -> None:
+    def __init__(self, provider: Any = None, *, events: bool = False, **create_args: Any) -> None:
         import streamlab
 
+        self.events = events
         self.provider = provider if provider is not None else streamlab.get_provider()
         self.create_args = create_args
         self.anthropic = getattr(self.provider, "kind", "local") == "anthropic"
@@ -65,6 +67,7 @@ class ProviderSource:
 
     async def __call__(self, prompt: str) -> AsyncIterator[StreamEvent]:
         from streamlab.deltas import astream_events
+        from streamlab.events import StreamEnd, TextDelta
 
         if self.anthropic:
             args = {"max_tokens": 400, **self.create_args}
@@ -78,7 +81,12 @@ class ProviderSource:
             )
         # astream_events closes the SDK stream when the relay stops reading.
         async for event in astream_events(stream):
-            yield event
+            if self.events:
+                yield event
+            elif isinstance(event, TextDelta):
+                yield event.text
+            elif isinstance(event, StreamEnd) and event.outcome == "failed":
+                raise RuntimeError(f"the provider's stream failed: {event.error or event.reason}")
 
     async def aclose(self) -> None:
         """Close the SDK client."""
@@ -88,11 +96,13 @@ class ProviderSource:
         return f"ProviderSource({self.provider!r})"
 
 
-def provider_source(provider: Any = None, **create_args: Any) -> ProviderSource:
-    """A :class:`ProviderSource`: ``source(prompt)`` -> the provider's neutral events."""
+def provider_source(
+    provider: Any = None, *, events: bool = False, **create_args: Any
+) -> ProviderSource:
+    """A :class:`ProviderSource`: ``source(prompt)`` -> text deltas (``events=True``: neutral events)."""
     import streamlab.deltas  # noqa: F401  (imported here, not in the server's loop)
 
-    return ProviderSource(provider, **create_args)
+    return ProviderSource(provider, events=events, **create_args)
 
 
 def scripted_source(
