@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -16,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from streamlab.relay import (
     BARE_HEADERS,
     SSE_HEADERS,
+    HeldSource,
     NaiveGZipMiddleware,
     create_proxy_app,
     create_relay_app,
@@ -23,6 +20,7 @@ from streamlab.relay import (
     scripted_source,
     time_stream,
 )
+from streamlab.relay import watch_held as watch
 from streamlab.sse import SSEDecoder
 
 WORDS = [f"w{i} " for i in range(20)]
@@ -31,78 +29,6 @@ FULL = "".join(WORDS)
 
 def slow(**kw):
     return scripted_source(WORDS, first_delay=0.05, delay=0.03, **kw)
-
-
-class HeldSource:
-    """A relay source that sends ``WORDS[:after]``, then holds the stream open until released.
-
-    While it holds, the stream cannot end. So a client that sees the first event
-    while ``holding`` is still true got it streamed, whatever the machine's load;
-    through a buffer it cannot see it before the hold is over. ``hold`` caps the
-    wait (seconds), so that a buffered stream still ends.
-    """
-
-    def __init__(self, *, after: int = 1, hold: float = 10.0) -> None:
-        self.after = after
-        self.hold = hold
-        self.holding = False
-        self.released = threading.Event()
-
-    async def __call__(self, prompt: str) -> AsyncIterator[str]:
-        self.holding = True  # before the first delta: nothing can be seen before this
-        try:
-            for word in WORDS[: self.after]:
-                yield word
-            deadline = time.monotonic() + self.hold
-            while not self.released.is_set() and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)
-        finally:
-            self.holding = False
-        for word in WORDS[self.after :]:
-            yield word
-
-
-@dataclass
-class Seen:
-    """What :func:`watch` saw of one stream."""
-
-    streamed: bool | None  # the first event came while the source still held the stream open
-    text: str
-    last_event: str | None
-    keepalives: int
-    content_encoding: str | None
-
-
-def watch(
-    url: str, source: HeldSource, *, gzip: bool = False, release_at_keepalive: int = 0
-) -> Seen:
-    """Read an SSE stream; at its first event note whether ``source`` still holds, then release it.
-
-    With ``release_at_keepalive=n`` the source is released only once ``n``
-    keep-alive comments have arrived (the stream has then been silent for that
-    many keep-alive intervals).
-    """
-    headers = {"Accept": "text/event-stream", "Accept-Encoding": "gzip" if gzip else "identity"}
-    streamed, text, last, keepalives = None, [], None, 0
-    with (
-        httpx.Client(timeout=30) as client,
-        client.stream("GET", url, headers=headers) as r,
-    ):
-        decoder = SSEDecoder()
-        for chunk in r.iter_bytes():
-            keepalives += chunk.count(b": keep-alive\n")
-            if release_at_keepalive and keepalives >= release_at_keepalive:
-                source.released.set()
-            for ev in decoder.feed(chunk):
-                if streamed is None:
-                    streamed = source.holding
-                    if not release_at_keepalive:
-                        source.released.set()
-                last = ev.event
-                if ev.event == "delta":
-                    text.append(ev.json()["text"])
-        encoding = r.headers.get("content-encoding")
-    return Seen(streamed, "".join(text), last, keepalives, encoding)
 
 
 @pytest.fixture
@@ -295,3 +221,42 @@ def test_provider_source_relays_the_real_sdks_from_the_local_server(kind):
         with run_app(app) as running:
             t = time_stream(running.url + "/events", prompt="Tell me about the ocean.")
     assert t.last_event == "done" and t.text == want
+
+
+def test_a_fetch_client_posts_the_prompt_and_resumes_with_last_event_id():
+    app = create_relay_app(slow(), drop_after=6)
+    with run_app(app) as running, httpx.Client(base_url=running.url) as client:
+        body = {"prompt": "a question too long for a URL " * 50, "stream": "f1"}
+        seen, last = [], None
+        while True:
+            headers = {"Last-Event-ID": last} if last is not None else {}
+            with client.stream("POST", "/events", json=body, headers=headers) as r:
+                if r.status_code == 204:
+                    break
+                assert r.status_code == 200 and r.headers["x-stream-id"] == "f1"
+                dec = SSEDecoder()
+                for chunk in r.iter_bytes():
+                    for ev in dec.feed(chunk):
+                        seen.append(ev)
+                        last = ev.id
+        assert app.state.stats.started == 1
+        assert app.state.logs["f1"].prompt == body["prompt"]
+        assert client.post("/events", json={"stream": "f1"}).status_code == 400  # no prompt
+    assert "".join(ev.json()["text"] for ev in seen if ev.event == "delta") == FULL
+
+
+def test_post_then_get_starts_a_stream_that_eventsource_can_read():
+    src = HeldSource(after=2)
+    app = create_relay_app(src)
+    with run_app(app) as running, httpx.Client(base_url=running.url) as client:
+        r = client.post("/streams", json={"prompt": "a long prompt, in a body"})
+        assert r.status_code == 201
+        created = r.json()
+        assert created["events"] == f"streams/{created['id']}/events"
+        assert len(created["id"]) == 32  # minted by the relay: 128 random bits
+        seen = watch(f"{running.url}/{created['events']}", src)
+        assert seen.streamed and seen.text == FULL and seen.last_event == "done"
+        assert client.get("/streams/nope/events").status_code == 404
+        again = client.get(f"/{created['events']}", headers={"Last-Event-ID": "20"})
+        assert again.status_code == 204  # finished: EventSource stops
+    assert app.state.stats.started == 1
