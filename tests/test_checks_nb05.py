@@ -44,7 +44,7 @@ def test_naive_chat_code_trips_on_the_usage_chunk(capsys):
         return None
 
     assert not nb05.check_finish_of(finish_of)
-    assert "usage chunk (choices == []) your function raised IndexError" in capsys.readouterr().out
+    assert "usage chunk (choices == []): your code raised IndexError" in capsys.readouterr().out
 
 
 def test_final_result_must_not_double_the_text_or_trust_message_start(capsys):

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from streamlab.checks._helpers import first_out
 from streamlab.checks._report import Report, run_check
@@ -72,22 +71,12 @@ CHUNKED_CASES: list[tuple[str, bytes, bytes, str]] = [
 ]
 
 
-def _attempt(r: Report, fn: Callable, args: tuple, what: str, hint: str) -> tuple[bool, Any]:
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        raise
-    except Exception as exc:
-        r.expect(False, f"{what}: your code raised {type(exc).__name__}: {exc}. Hint: {hint}")
-        return False, None
-
-
 def check_decode_chunked(decode_chunked: Callable[[bytes], bytes]) -> bool:
     """Exercise 1.1: decode a chunked body by hand."""
 
     def body(r: Report) -> None:
         for name, raw, want, hint in CHUNKED_CASES:
-            ok, got = _attempt(r, decode_chunked, (raw,), f"body {name!r} {raw!r}", hint)
+            ok, got = r.call(decode_chunked, raw, what=f"body {name!r} {raw!r}", hint=hint)
             if not ok:
                 continue
             if isinstance(got, str):
@@ -128,12 +117,11 @@ def check_utf8_pieces(utf8_pieces: Callable[[Iterable[bytes]], Iterable[str]]) -
         splits.append([data[i : i + 1] for i in range(len(data))])
         problem = None
         for chunks in splits:
-            ok, got = _attempt(
-                r,
+            ok, got = r.call(
                 lambda c: list(utf8_pieces(iter(c))),
-                (chunks,),
-                f"chunks {chunks!r}",
-                "a chunk can end in the middle of a character: decoding each chunk "
+                chunks,
+                what=f"chunks {chunks!r}",
+                hint="a chunk can end in the middle of a character: decoding each chunk "
                 "on its own fails there. Use codecs.getincrementaldecoder('utf-8')()",
             )
             if not ok:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from streamlab.checks._helpers import first_out
-from streamlab.checks._report import Report, run_check
+from streamlab.checks._report import LEARNER_ERRORS, Report, learner_error, run_check
 
 __all__ = [
     "check_parser",
@@ -342,11 +342,8 @@ def check_parser(parse_events: Callable[[Iterable[bytes]], Iterable[Any]]) -> bo
                     got = _run(parse_events, chunks)
                 except NotImplementedError:
                     raise
-                except Exception as exc:  # the learner's error, with the stream that caused it
-                    failures.append(
-                        f"stream {name!r} {how}: your parser raised "
-                        f"{type(exc).__name__}: {exc}. Hint: {hint}"
-                    )
+                except LEARNER_ERRORS as exc:  # the learner's error, with the stream that caused it
+                    failures.append(learner_error(exc, f"stream {name!r} {how}", hint))
                     break
                 if got != want:
                     why = hint if len(chunks) == 1 else _split_hint(chunks, got)

@@ -203,14 +203,8 @@ def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
 def _each(report: Report, fn: Callable[[Any], Any], column: int, what: str) -> None:
     for case in sample_events():
         description, event, want = case[0], case[1], case[column]
-        try:
-            got = fn(event)
-        except NotImplementedError:
-            raise
-        except Exception as exc:
-            report.expect(
-                False, f"for {description} your function raised {type(exc).__name__}: {exc}"
-            )
+        ok, got = report.call(fn, event, what=f"for {description}")
+        if not ok:
             continue
         if got == "" and want is None:
             got = None  # "" and None both mean "no text here"
@@ -324,14 +318,8 @@ def check_final_result(final_result: Callable[[list[Any]], dict[str, Any]]) -> b
 
     def body(report: Report) -> None:
         for name, (events, want) in sample_streams().items():
-            try:
-                got = final_result(list(events))
-            except NotImplementedError:
-                raise
-            except Exception as exc:
-                report.expect(
-                    False, f"for the {name} stream your function raised {type(exc).__name__}: {exc}"
-                )
+            ok, got = report.call(final_result, list(events), what=f"for the {name} stream")
+            if not ok:
                 continue
             if not report.expect(
                 isinstance(got, dict), f"for the {name} stream return a dict, got {got!r:.60}"
