@@ -264,6 +264,25 @@ CASES: list[tuple[str, bytes, list[Event], str]] = [
         "when that value is all ASCII digits; otherwise it is None",
     ),
     (
+        "retry values int() accepts",
+        b"retry: +5\ndata: e\n\nretry:  5\ndata: f\n\nretry: \xd9\xa3\ndata: g\n\n"
+        b"retry: 5 \ndata: h\n\nretry: -5\ndata: i\n\nretry: \xc2\xb2\ndata: j\n\n"
+        b"retry:\ndata: k\n\nretry: 0042\ndata: l\n\n",
+        [
+            ("message", "e", "", None),
+            ("message", "f", "", None),
+            ("message", "g", "", None),
+            ("message", "h", "", None),
+            ("message", "i", "", None),
+            ("message", "j", "", None),
+            ("message", "k", "", None),
+            ("message", "l", "", 42),
+        ],
+        "int() is more forgiving than the spec: it accepts '+5', ' 5', '5 ' and the Arabic-Indic "
+        "digit '\u0663' (and str.isdigit() accepts '\u00b2', which int() rejects). Use the value "
+        "only when value.isascii() and value.isdigit()",
+    ),
+    (
         "unknown field",
         b"foo: bar\ndata: x\n\n",
         [("message", "x", "", None)],
