@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from _notebooks import load_solutions
+from _support import assert_explains, assert_pending
 
 from streamlab.checks import nb01
 
@@ -28,7 +31,7 @@ def test_decode_chunked_matches_what_the_local_server_sends(solutions, local_ser
     query = httpx.QueryParams(text=text, chunk_size=5, delay_ms=0)
     with socket.create_connection((url.host, url.port)) as sock:
         sock.sendall(
-            f"GET /lesson/chunked?{query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+            f"GET /lesson/chunked?{query} HTTP/1.1\r\nHost: {url.host}:{url.port}\r\nConnection: close\r\n\r\n".encode()
         )
         received = b""
         while data := sock.recv(65536):
@@ -37,99 +40,156 @@ def test_decode_chunked_matches_what_the_local_server_sends(solutions, local_ser
     assert solutions["decode_chunked"](body).decode() == text
 
 
-def test_decode_chunked_not_attempted(capsys):
+def test_differently_written_correct_answers_pass(capsys):
     def decode_chunked(body):
-        raise NotImplementedError
+        stream, out = io.BytesIO(body), b""
+        while size := int(stream.readline().split(b";")[0], 16):
+            out += stream.read(size)
+            stream.read(2)
+        return out
 
-    assert not nb01.check_decode_chunked(decode_chunked)
-    assert "⏳" in capsys.readouterr().out
+    def utf8_pieces(chunks):
+        pending = b""
+        for chunk in chunks:
+            pending += chunk
+            for cut in range(len(pending), max(len(pending) - 4, -1), -1):
+                try:
+                    text = pending[:cut].decode("utf-8")
+                except UnicodeDecodeError:
+                    continue
+                pending = pending[cut:]
+                yield text
+                break
+        if pending:
+            yield pending.decode("utf-8", errors="replace")
+
+    assert nb01.check_decode_chunked(decode_chunked)
+    assert nb01.check_utf8_pieces(utf8_pieces)
+    assert capsys.readouterr().out.count("✅") == 2
 
 
-def test_decode_chunked_rejects_decimal_sizes(capsys):
+def test_not_attempted_is_pending(capsys):
+    assert_pending(capsys, nb01.check_decode_chunked, nb01.check_utf8_pieces)
+
+
+def _decode_with(size_of):
+    """A chunked decoder that reads sizes with ``size_of(size line)``; right but for that."""
+
     def decode_chunked(body):
         out = b""
         while True:
             line, _, body = body.partition(b"\r\n")
-            size = int(line.split(b";")[0])  # decimal: wrong
+            size = size_of(line)
             if size == 0:
                 return out
             out, body = out + body[:size], body[size + 2 :]
 
-    assert not nb01.check_decode_chunked(decode_chunked)
-    out = capsys.readouterr().out
-    assert "body 'sizes of 16 and 26 bytes'" in out
-    assert "chunk sizes are hexadecimal" in out
+    return decode_chunked
 
 
-def test_decode_chunked_rejects_splitting_on_crlf(capsys):
-    def decode_chunked(body):
-        parts = body.split(b"\r\n")
-        return b"".join(parts[i] for i in range(1, len(parts), 2))
-
-    assert not nb01.check_decode_chunked(decode_chunked)
-    out = capsys.readouterr().out
-    assert "body 'CRLF inside the data'" in out
-    assert "read exactly `size` bytes" in out
+def decode_splitting_on_crlf(body):
+    parts = body.split(b"\r\n")
+    return b"".join(parts[i] for i in range(1, len(parts), 2))
 
 
-def test_decode_chunked_rejects_ignoring_extensions(capsys):
-    def decode_chunked(body):
-        out = b""
-        while True:
-            line, _, body = body.partition(b"\r\n")
-            size = int(line, 16)
-            if size == 0:
-                return out
-            out, body = out + body[:size], body[size + 2 :]
-
-    assert not nb01.check_decode_chunked(decode_chunked)
-    out = capsys.readouterr().out
-    assert "body 'chunk extension'" in out and "your code raised ValueError" in out
-    assert "ignore it" in out
+def decode_two_hex_digits(body):  # sizes written as two hex digits, as in the samples
+    out, pos = b"", 0
+    while size := int(body[pos : pos + 2].rstrip(b"\r\n;"), 16):
+        start = body.index(b"\r\n", pos) + 2
+        out, pos = out + body[start : start + size], start + size + 2
+    return out
 
 
-def test_decode_chunked_rejects_text(solutions, capsys):
-    assert not nb01.check_decode_chunked(lambda body: solutions["decode_chunked"](body).decode())
-    assert "return bytes, not str" in capsys.readouterr().out
+def decode_lowercase_only(body):
+    import re
+
+    out, pos = b"", 0
+    while m := re.compile(rb"([0-9a-f]+)[^\r]*\r\n").match(body, pos):
+        size = int(m.group(1), 16)
+        if size == 0:
+            return out
+        out += body[m.end() : m.end() + size]
+        pos = m.end() + size + 2
+    return out
 
 
-def test_utf8_pieces_accepts_the_solution(solutions, capsys):
-    assert nb01.check_utf8_pieces(solutions["utf8_pieces"])
-    assert "✅" in capsys.readouterr().out
+WRONG_DECODE = {
+    "decimal sizes": (
+        _decode_with(lambda line: int(line.split(b";")[0])),
+        ["'sizes of 16 and 26 bytes'", "chunk sizes are hexadecimal"],
+    ),
+    "extensions not ignored": (
+        _decode_with(lambda line: int(line, 16)),
+        ["'chunk extension'", "your code raised ValueError", "ignore it"],
+    ),
+    "splits on CRLF": (decode_splitting_on_crlf, ["'CRLF inside the data'", "exactly `size`"]),
+    "two hex digits": (decode_two_hex_digits, ["random chunk sizes", "any number of hex digits"]),
+    "lower-case hex only": (decode_lowercase_only, ["'upper-case hex'", "upper or lower case"]),
+    "text, not bytes": (
+        lambda body: _decode_with(lambda x: int(x.split(b";")[0], 16))(body).decode(
+            "utf-8", "replace"
+        ),
+        ["return bytes, not str"],
+    ),
+}
 
 
-def test_utf8_pieces_rejects_strict_decode_per_chunk(capsys):
-    def utf8_pieces(chunks):
-        for chunk in chunks:
-            yield chunk.decode("utf-8")
-
-    assert not nb01.check_utf8_pieces(utf8_pieces)
-    out = capsys.readouterr().out
-    assert "UnicodeDecodeError" in out and "getincrementaldecoder" in out
+@pytest.mark.parametrize("name", WRONG_DECODE)
+def test_decode_chunked_rejects(name, capsys):
+    answer, says = WRONG_DECODE[name]
+    assert_explains(capsys, nb01.check_decode_chunked, answer, "❌", *says)
 
 
-def test_utf8_pieces_rejects_replace_per_chunk(capsys):
-    def utf8_pieces(chunks):
-        for chunk in chunks:
-            yield chunk.decode("utf-8", errors="replace")
-
-    assert not nb01.check_utf8_pieces(utf8_pieces)
-    out = capsys.readouterr().out
-    assert "came out as '\ufffd'" in out
+def pieces_strict(chunks):
+    for chunk in chunks:
+        yield chunk.decode("utf-8")
 
 
-def test_utf8_pieces_rejects_ignore_per_chunk(capsys):
-    def utf8_pieces(chunks):
-        for chunk in chunks:
-            yield chunk.decode("utf-8", errors="ignore")
-
-    assert not nb01.check_utf8_pieces(utf8_pieces)
-    assert "characters are missing" in capsys.readouterr().out
+def pieces_replace(chunks):
+    for chunk in chunks:
+        yield chunk.decode("utf-8", errors="replace")
 
 
-def test_utf8_pieces_rejects_waiting_for_the_whole_stream(capsys):
-    def utf8_pieces(chunks):
-        return [b"".join(chunks).decode("utf-8")]
+def pieces_ignore(chunks):
+    for chunk in chunks:
+        yield chunk.decode("utf-8", errors="ignore")
 
-    assert not nb01.check_utf8_pieces(utf8_pieces)
-    assert "yield each chunk's text as soon as the chunk arrives" in capsys.readouterr().out
+
+def pieces_all_at_once(chunks):
+    return [b"".join(chunks).decode("utf-8")]
+
+
+def pieces_holding_back_one_byte(chunks):  # right for "é", wrong for 3- and 4-byte characters
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        if pending and pending[-1] >= 0xC0:
+            text, pending = pending[:-1], pending[-1:]
+        else:
+            text, pending = pending, b""
+        yield text.decode("utf-8", errors="replace")
+    yield pending.decode("utf-8", errors="replace")
+
+
+def pieces_without_final_flush(chunks):
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for chunk in chunks:
+        yield decoder.decode(chunk)
+
+
+WRONG_PIECES = {
+    "strict decode per chunk": (pieces_strict, ["UnicodeDecodeError", "getincrementaldecoder"]),
+    "replace per chunk": (pieces_replace, ["came out as '\ufffd'"]),
+    "ignore per chunk": (pieces_ignore, ["characters are missing"]),
+    "everything at the end": (pieces_all_at_once, ["as soon as the chunk arrives"]),
+    "holds back one byte": (pieces_holding_back_one_byte, ["came out as '\ufffd'"]),
+    "no final flush": (pieces_without_final_flush, ["without a trace", "final=True"]),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_PIECES)
+def test_utf8_pieces_rejects(name, capsys):
+    answer, says = WRONG_PIECES[name]
+    assert_explains(capsys, nb01.check_utf8_pieces, answer, "❌", *says)

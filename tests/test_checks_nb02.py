@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from _notebooks import load_solutions
+from _support import assert_explains
 
 from streamlab.checks import nb02
 from streamlab.sse import SSEDecoder
@@ -133,3 +136,99 @@ def test_spot_the_bug_explains_a_wrong_shape(solutions, capsys):
     out = capsys.readouterr().out
     assert "give a list of reads" in out
     assert "should be a list of bytes objects" in out
+
+
+def _with_field(solutions, field):
+    """The worked parser with ``field(builder, name, value)`` for id and retry."""
+
+    class Builder(solutions["EventBuilder"]):
+        def field(self, name, value):
+            if name in ("id", "retry"):
+                field(self, name, value)
+            else:
+                super().field(name, value)
+
+    return lambda chunks: solutions["parse_events"](chunks, Builder)
+
+
+def retry_with_int(b, name, value):
+    if name == "id":
+        b.last_id = value if "\0" not in value else b.last_id
+        return
+    try:
+        b.retry = b.event_retry = int(value)
+    except ValueError:
+        pass
+
+
+def retry_with_isdigit(b, name, value):
+    if name == "id":
+        b.last_id = value if "\0" not in value else b.last_id
+    elif value.isdigit():
+        b.retry = b.event_retry = int(value)
+
+
+def id_keeps_nul(b, name, value):
+    if name == "id":
+        b.last_id = value
+    elif value.isascii() and value.isdigit():
+        b.retry = b.event_retry = int(value)
+
+
+def empty_id_does_not_reset(b, name, value):
+    if name == "id":
+        if value and "\0" not in value:
+            b.last_id = value
+    elif value.isascii() and value.isdigit():
+        b.retry = b.event_retry = int(value)
+
+
+def retry_only_in_force(b, name, value):
+    if name == "id":
+        b.last_id = value if "\0" not in value else b.last_id
+    elif value.isascii() and value.isdigit():
+        b.retry = int(value)  # but not this event's own retry
+
+
+WRONG_FIELDS = {
+    "retry read with int()": (retry_with_int, ["'retry values int() accepts'", "isascii()"]),
+    "retry read with isdigit()": (
+        retry_with_isdigit,
+        ["'retry values int() accepts'", "your code raised ValueError"],
+    ),
+    "id with NUL kept": (id_keeps_nul, ["'id containing NUL'", "is ignored"]),
+    "empty id does not reset": (empty_id_does_not_reset, ["'ids'", "an empty one resets it"]),
+    "retry not on its own event": (retry_only_in_force, ["'retry'", "in its own block"]),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_FIELDS)
+def test_parser_check_rejects(solutions, name, capsys):
+    field, says = WRONG_FIELDS[name]
+    assert_explains(capsys, nb02.check_parser, _with_field(solutions, field), "❌", *says)
+
+
+def test_a_differently_written_parser_passes(solutions, capsys):
+    def field(b, name, value):
+        if name == "id" and "\0" not in value:
+            b.last_id = value
+        elif name == "retry" and re.fullmatch("[0-9]+", value):
+            b.retry = b.event_retry = int(value)
+
+    assert nb02.check_parser(_with_field(solutions, field))
+    assert "✅" in capsys.readouterr().out
+
+
+def test_spot_the_bug_rejects_the_wrong_bug_for_each_parser(solutions, capsys):
+    cut_line = [b"data: hel", b"lo\n\n"]  # B and C keep a buffer: they read it right
+    u2028 = ['data: {"text": "one\u2028two"}\n\n'.encode()]  # C splits on CR/LF only
+    assert not nb02.check_spot_the_bug(solutions["breaks_a"], cut_line, u2028)
+    out = capsys.readouterr().out
+    assert "parser B reads [b'data: hel', b'lo\\n\\n'] correctly" in out
+    assert "parser C reads" in out and "2 of 3 checks fail" in out
+
+
+def test_spot_the_bug_accepts_a_crlf_split_for_b(solutions, capsys):
+    crlf_split = [b"data: a\r", b"\ndata: b\r\n\r\n"]
+    assert nb02.check_spot_the_bug(solutions["breaks_a"], crlf_split, solutions["breaks_c"])
+    assert "✅" in capsys.readouterr().out

@@ -1,12 +1,15 @@
-"""The notebook 03 checks accept the solutions and reject typical wrong answers."""
+"""The notebook 03 checks accept correct answers and reject plausible wrong ones, saying why."""
 
 from __future__ import annotations
 
+from itertools import dropwhile
+
 import httpx
+import httpx2
 import openai
 import pytest
 from _notebooks import load_solutions
-from _support import assert_pending
+from _support import assert_explains, assert_pending
 
 from streamlab.checks import nb03
 
@@ -26,70 +29,204 @@ def test_unattempted_is_pending_not_wrong(capsys):
     assert_pending(capsys, nb03.check_read_all, nb03.check_is_retryable)
 
 
-def _loop(connect, max_retries, *, resume=True, dedup=True, limit=True, reset=True):
+def test_differently_written_correct_answers_pass(capsys):
+    def read_all(connect, max_retries=3):
+        got, last, in_a_row = [], None, 0
+        while True:
+            try:
+                fresh = connect(last)
+                for event in dropwhile(lambda e, a=last: a and int(e.id) <= int(a), fresh):
+                    got.append(event)
+                    last, in_a_row = event.id, 0
+                return got
+            except (httpx.TransportError, httpx2.TransportError):
+                if in_a_row == max_retries:
+                    raise
+                in_a_row += 1
+
+    def is_retryable(error):
+        response = getattr(error, "response", None)
+        if isinstance(error, openai.APIStatusError) and response is not None:
+            header = response.headers.get("x-should-retry")
+            if header == "true":
+                return True
+            if header == "false":
+                return False
+            return error.status_code in {408, 409, 429} or 500 <= error.status_code
+        network = (openai.APIConnectionError, httpx.TransportError, httpx2.TransportError)
+        return isinstance(error, network)
+
+    assert nb03.check_read_all(read_all)
+    assert nb03.check_is_retryable(is_retryable)
+    assert capsys.readouterr().out.count("✅") == 2
+
+
+def _loop(
+    connect,
+    max_retries,
+    *,
+    resume=True,
+    skip="resent",
+    limit=True,
+    reset="new",
+    own_limit=None,
+    give_up_quietly=False,
+    off_by_one=False,
+):
+    """A resume loop, right unless told to make one of the usual mistakes."""
     events, seen, last_id, failures = [], set(), None, 0
+    retries = max_retries if own_limit is None else own_limit
     while True:
+        resumed_from = last_id
         try:
             for event in connect(last_id if resume else None):
-                if reset:
+                if reset == "any":
                     failures = 0
-                if dedup and event.id in seen:
+                if skip == "seen" and event.id in seen:
                     continue
+                if skip == "resent" and resumed_from is not None:
+                    if int(event.id) <= int(resumed_from):
+                        continue
+                if skip == "as strings" and resumed_from is not None:
+                    if event.id <= resumed_from:
+                        continue
+                if reset == "new":
+                    failures = 0
                 seen.add(event.id)
                 events.append(event)
                 last_id = event.id
             return events
         except httpx.TransportError:
             failures += 1
-            if limit and failures > max_retries:
+            if limit and (failures >= retries if off_by_one else failures > retries):
+                if give_up_quietly:
+                    return events
                 raise
 
 
-def test_no_dedup_repeats_events(capsys):
-    assert not nb03.check_read_all(lambda c, max_retries=3: _loop(c, max_retries, dedup=False))
-    assert "appear twice" in capsys.readouterr().out
+WRONG_RESUME = {
+    "each id once (a seen set)": (dict(skip="seen"), ["the final `done` event is missing"]),
+    "ids compared as strings": (dict(skip="as strings"), ["compare ids as numbers"]),
+    "no skipping at all": (dict(skip=None), ["appear twice"]),
+    "count reset by a resent event": (
+        dict(reset="any"),
+        ["kept reconnecting", "a resent event is not progress"],
+    ),
+    "count never reset": (dict(reset=None), ["count only failures in a row"]),
+    "reconnects without the last id": (dict(resume=False), ["last_event_id=None"]),
+    "retries forever": (dict(limit=False), ["kept reconnecting 60 times"]),
+    "a limit of its own": (dict(own_limit=3), ["max_retries=5", "the `max_retries` argument"]),
+    "one attempt too few": (dict(off_by_one=True), ["exactly max_retries=3", "you made 2"]),
+    "gives up without raising": (dict(give_up_quietly=True), ["as if all went well"]),
+}
 
 
-def test_reconnecting_without_the_last_id_starts_over(capsys):
-    assert not nb03.check_read_all(lambda c, max_retries=3: _loop(c, max_retries, resume=False))
-    assert "reconnected with last_event_id=None" in capsys.readouterr().out
+@pytest.mark.parametrize("name", WRONG_RESUME)
+def test_read_all_rejects(name, capsys):
+    options, says = WRONG_RESUME[name]
+
+    def read_all(connect, max_retries=3):
+        return _loop(connect, max_retries, **options)
+
+    assert_explains(capsys, nb03.check_read_all, read_all, "❌", *says)
 
 
-def test_retrying_forever_or_counting_all_failures(capsys):
-    assert not nb03.check_read_all(lambda c, max_retries=3: _loop(c, max_retries, limit=False))
-    assert "kept reconnecting" in capsys.readouterr().out
-    assert not nb03.check_read_all(lambda c, max_retries=3: _loop(c, max_retries, reset=False))
-    assert "count only failures in a row" in capsys.readouterr().out
+def test_read_all_rejects_connecting_outside_the_try(sol, capsys):
+    def read_all(connect, max_retries=3):
+        events, last, failures = [], None, 0
+        while True:
+            stream = connect(last)  # a failed reconnection escapes from here
+            try:
+                for event in stream:
+                    if last is None or int(event.id) > int(last) or event.event == "done":
+                        events.append(event)
+                        last, failures = event.id, 0
+                return events
+            except httpx.TransportError:
+                failures += 1
+                if failures > max_retries:
+                    raise
+
+    assert_explains(capsys, nb03.check_read_all, read_all, "call connect() inside the try")
 
 
-def test_no_reconnect_at_all(capsys):
-    assert not nb03.check_read_all(lambda connect, max_retries=3: list(connect(None)))
-    assert "catch httpx.TransportError and connect again" in capsys.readouterr().out
+def test_read_all_rejects_no_reconnect_at_all(capsys):
+    assert_explains(
+        capsys,
+        nb03.check_read_all,
+        lambda connect, max_retries=3: list(connect(None)),
+        "catch httpx.TransportError and connect again",
+    )
 
 
-def test_scripted_feed_resumes_after_the_id():
-    feed = nb03.ScriptedFeed(total=4, drops=[2])
+def test_scripted_feed_resumes_after_the_id_and_ends_with_done():
+    feed = nb03.ScriptedFeed(total=4, drops=[2], resend=True)
     with pytest.raises(httpx.RemoteProtocolError):
         list(feed.connect(None))
-    assert [e.id for e in feed.connect("2")] == ["3", "4"]
+    events = list(feed.connect("2"))
+    assert [(e.id, e.event) for e in events] == [
+        ("2", "message"),
+        ("3", "message"),
+        ("4", "message"),
+        ("4", "done"),
+    ]
     assert feed.calls == [None, "2"]
 
 
-def test_everything_retryable_is_wrong(capsys):
-    assert not nb03.check_is_retryable(lambda error: True)
-    out = capsys.readouterr().out
-    assert "BadRequestError (400) is not worth a retry" in out
-    assert "ValueError (a bug in your own code) is not worth a retry" in out
-
-
-def test_only_sdk_classes_misses_transport_errors_and_header(capsys):
+def _retryable(
+    *,
+    network=(openai.APIConnectionError, httpx.TransportError),
+    statuses=None,
+    header="exact",
+    above=500,
+):
     def is_retryable(error):
-        return isinstance(
-            error, (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
-        )
+        if isinstance(error, openai.APIStatusError):
+            value = error.response.headers.get("x-should-retry")
+            if header == "exact" and value in ("true", "false"):
+                return value == "true"
+            if header == "truthy" and value:
+                return True
+            code = error.status_code
+            if statuses is not None:
+                return code in statuses
+            return code in (408, 409, 429) or code >= above
+        return isinstance(error, network)
 
-    assert not nb03.check_is_retryable(is_retryable)
-    out = capsys.readouterr().out
-    assert "httpx.ReadTimeout is worth a retry" in out
-    assert "x-should-retry header wins" in out
-    assert "529 overloaded" in out
+    return is_retryable
+
+
+WRONG_RETRY = {
+    "everything": (
+        lambda error: True,
+        ["BadRequestError (400) is not worth a retry", "ValueError (a bug in your own code)"],
+    ),
+    "only some SDK classes": (
+        lambda error: isinstance(
+            error, (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
+        ),
+        ["httpx.ReadTimeout is worth a retry", "529 overloaded"],
+    ),
+    "httpx but not httpx2": (_retryable(), ["httpx2.RemoteProtocolError", "check for both"]),
+    "above 500, not from 500": (_retryable(above=501), ["InternalServerError (500) is worth"]),
+    "header ignored": (_retryable(header=None), ["x-should-retry header wins"]),
+    "header read as truthy": (_retryable(header="truthy"), ["(503) with x-should-retry: false"]),
+    "a list of statuses": (
+        _retryable(statuses={429, 500, 503}),
+        ["(502) is worth a retry", "(409 conflict) is worth a retry"],
+    ),
+    "every 4xx but a few": (
+        lambda error: (
+            error.status_code not in (400, 401, 403, 404)
+            if isinstance(error, openai.APIStatusError)
+            else _retryable()(error)
+        ),
+        ["UnprocessableEntityError (422) is not worth a retry"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_RETRY)
+def test_is_retryable_rejects(name, capsys):
+    answer, says = WRONG_RETRY[name]
+    assert_explains(capsys, nb03.check_is_retryable, answer, "❌", *says)

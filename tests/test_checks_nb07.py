@@ -1,8 +1,12 @@
-"""The notebook 07 checks accept the solutions and reject typical wrong answers."""
+"""The notebook 07 checks accept correct answers and reject plausible wrong ones, saying why."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from _notebooks import load_solutions
+from _support import assert_explains, assert_pending
 
 from streamlab.checks import nb07
 
@@ -14,61 +18,193 @@ def test_solutions_pass(capsys):
     assert capsys.readouterr().out.count("✅") == 2
 
 
-def test_redrawing_every_delta_is_too_often(capsys):
+def test_unattempted_is_pending_not_wrong(capsys):
+    assert_pending(capsys, nb07.check_redraws, nb07.check_collect)
+
+
+def test_differently_written_correct_answers_pass(capsys):
     def redraws(events, interval=1 / 30):
-        text, plan = "", []
-        for t, d in events:
-            text += d
-            plan.append((t, text))
+        plan, shown_until, next_at = [], 0, None
+        for i, (t, _) in enumerate(events):
+            if next_at is None or t >= next_at:
+                plan.append((t, "".join(d for _, d in events[: i + 1])))
+                shown_until, next_at = i + 1, t + interval
+        if events and shown_until < len(events):
+            plan.append((events[-1][0], "".join(d for _, d in events)))
         return plan
 
-    assert not nb07.check_redraws(redraws)
-    assert "2,000 deltas/s) stream: 1998 redraws come less than 33 ms" in capsys.readouterr().out
-
-
-def test_forgetting_the_final_flush_loses_the_end(capsys):
-    def redraws(events, interval=1 / 30):
-        text, plan, last = "", [], None
-        for t, d in events:
-            text += d
-            if last is None or t - last >= interval:
-                plan.append((t, text))
-                last = t
-        return plan
-
-    assert not nb07.check_redraws(redraws)
-    assert "draw whatever is still pending" in capsys.readouterr().out
-
-
-def test_counting_deltas_instead_of_time_delays_slow_streams(capsys):
-    def redraws(events, interval=1 / 30):
-        text, plan = "", []
-        for i, (t, d) in enumerate(events):
-            text += d
-            if i % 70 == 0:
-                plan.append((t, text))
-        plan.append((events[-1][0], text))
-        return plan
-
-    assert not nb07.check_redraws(redraws)
-    assert "do not count deltas, look at the time" in capsys.readouterr().out
-
-
-def test_collect_must_keep_what_arrived(capsys):
     def collect(deltas):
-        text = ""
+        got = []
         try:
-            for d in deltas:
-                text += d
+            got.extend(deltas)
         except Exception as exc:
-            return "", str(exc)
-        return text, None
+            note = f"{len(got)} deltas arrived, then: {type(exc).__name__}: {exc}"
+            return "".join(got), note
+        return "".join(got), None
 
-    assert not nb07.check_collect(collect)
-    assert "keep what arrived" in capsys.readouterr().out
+    assert nb07.check_redraws(redraws)
+    assert nb07.check_collect(collect)
+    assert capsys.readouterr().out.count("✅") == 2
 
-    def collect_uncaught(deltas):
-        return "".join(deltas), None
 
-    assert not nb07.check_collect(collect_uncaught)
-    assert "the stream's error escaped" in capsys.readouterr().out
+def every_delta(events, interval=1 / 30):
+    text, plan = "", []
+    for t, d in events:
+        text += d
+        plan.append((t, text))
+    return plan
+
+
+def no_final_flush(events, interval=1 / 30):
+    text, plan, last = "", [], None
+    for t, d in events:
+        text += d
+        if last is None or t - last >= interval:
+            plan.append((t, text))
+            last = t
+    return plan
+
+
+def counts_deltas(events, interval=1 / 30):
+    text, plan = "", []
+    for i, (t, d) in enumerate(events):
+        text += d
+        if i % 70 == 0:
+            plan.append((t, text))
+    plan.append((events[-1][0], text))
+    return plan
+
+
+def gap_since_the_last_delta(events, interval=1 / 30):  # never redraws while deltas are fast
+    text, plan, previous = "", [], None
+    for t, d in events:
+        text += d
+        if previous is None or t - previous >= interval:
+            plan.append((t, text))
+        previous = t
+    if plan[-1][1] != text:
+        plan.append((events[-1][0], text))
+    return plan
+
+
+def fixed_interval(events, interval=1 / 30):
+    return load_solutions("07")["redraws"](events, 1 / 30)
+
+
+def delta_not_text(events, interval=1 / 30):
+    plan, last = [], None
+    for t, d in events:
+        if last is None or t - last >= interval:
+            plan.append((t, d))
+            last = t
+    return plan
+
+
+def wall_clock_times(events, interval=1 / 30):
+    return [(t + 0.001, text) for t, text in load_solutions("07")["redraws"](events, interval)]
+
+
+WRONG_REDRAWS = {
+    "every delta": (every_delta, ["(interval=0.0333333): 1998 redraws come less than 33 ms"]),
+    "no final flush": (no_final_flush, ["draw whatever is still pending"]),
+    "counts deltas": (counts_deltas, ["do not count deltas, look at the time"]),
+    "gap since the last delta": (
+        gap_since_the_last_delta,
+        ["while deltas kept arriving", "measured from the redraw"],
+    ),
+    "its own interval": (fixed_interval, ["interval=0.1", "take the interval from the argument"]),
+    "the delta, not the text": (delta_not_text, ["all text so far"]),
+    "times of its own": (wall_clock_times, ["redraw only when a delta arrives"]),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_REDRAWS)
+def test_redraws_rejects(name, capsys):
+    answer, says = WRONG_REDRAWS[name]
+    assert_explains(capsys, nb07.check_redraws, answer, "❌", *says)
+
+
+def collect_keeps_nothing(deltas):
+    text = ""
+    try:
+        for d in deltas:
+            text += d
+    except Exception as exc:
+        return "", str(exc)
+    return text, None
+
+
+def collect_uncaught(deltas):
+    return "".join(deltas), None
+
+
+def collect_swallows_everything(deltas):
+    text, n = "", 0
+    try:
+        for d in deltas:
+            text, n = text + d, n + 1
+    except BaseException as exc:  # noqa: B036 - the mistake under test
+        return text, f"stopped after {n} deltas: {exc}"
+    return text, None
+
+
+def collect_hard_coded_count(deltas):
+    text = ""
+    try:
+        for d in deltas:
+            text += d
+    except Exception as exc:
+        return text, f"stopped after 5 deltas: {exc}"
+    return text, None
+
+
+def collect_counts_characters(deltas):
+    text = ""
+    try:
+        for d in deltas:
+            text += d
+    except Exception as exc:
+        return text, f"stopped after {len(text)} characters: {exc}"
+    return text, None
+
+
+def collect_no_message(deltas):
+    pieces = []
+    try:
+        for d in deltas:
+            pieces.append(d)
+    except Exception:
+        return "".join(pieces), f"the answer is incomplete ({len(pieces)} deltas)"
+    return "".join(pieces), None
+
+
+def collect_empty_note(deltas):
+    pieces = []
+    try:
+        for d in deltas:
+            pieces.append(d)
+    except Exception as exc:
+        return "".join(pieces), f"{len(pieces)} deltas: {exc}"
+    return "".join(pieces), ""
+
+
+WRONG_COLLECT = {
+    "keeps nothing": (collect_keeps_nothing, ["keep what arrived"]),
+    "lets the error through": (collect_uncaught, ["the stream's error escaped"]),
+    "swallows cancellation": (collect_swallows_everything, ["CancelledError", "catch `Exception`"]),
+    "a count of its own": (collect_hard_coded_count, ["how many deltas had arrived (12)"]),
+    "counts characters": (collect_counts_characters, ["how many deltas had arrived (5)"]),
+    "no error message": (collect_no_message, ["include the error's message"]),
+    "a note when all went well": (collect_empty_note, ["for a stream that ends normally"]),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_COLLECT)
+def test_collect_rejects(name, capsys):
+    answer, says = WRONG_COLLECT[name]
+    assert_explains(capsys, nb07.check_collect, answer, "❌", *says)
+
+
+def test_a_cancelled_stream_is_cancelled():
+    with pytest.raises(asyncio.CancelledError):
+        list(nb07.BrokenStream(["a"], asyncio.CancelledError()))

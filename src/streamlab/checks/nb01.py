@@ -8,8 +8,8 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from streamlab.checks._helpers import first_out
 from streamlab.checks._report import Report, run_check
@@ -72,33 +72,51 @@ CHUNKED_CASES: list[tuple[str, bytes, bytes, str]] = [
 ]
 
 
-def _attempt(r: Report, fn: Callable, args: tuple, what: str, hint: str) -> tuple[bool, Any]:
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        raise
-    except Exception as exc:
-        r.expect(False, f"{what}: your code raised {type(exc).__name__}: {exc}. Hint: {hint}")
-        return False, None
+def _random_chunked(seed: int) -> tuple[str, bytes, bytes, str]:
+    """A body no answer can special-case: sizes from 1 byte to several KB, hex in either case."""
+    rng = random.Random(seed)
+    data, body = b"", b""
+    for _ in range(rng.randint(6, 10)):
+        size = rng.choice([1, 2, 15, 16, 255, 256, 4096, rng.randint(1, 70000)])
+        piece = bytes(rng.choice(b"ab\r\n0;") for _ in range(size))
+        digits = f"{size:x}"
+        digits = digits.upper() if rng.random() < 0.5 else digits
+        ext = b";n=1" if rng.random() < 0.3 else b""
+        body += digits.encode() + ext + b"\r\n" + piece + b"\r\n"
+        data += piece
+    body += b"0\r\n\r\n"
+    return (
+        f"random chunk sizes, {len(data)} bytes in all (seed {seed})",
+        body,
+        data,
+        "sizes can have any number of hex digits (4096 is '1000'), and data can hold '\\r\\n', "
+        "'0' and ';': read the size line, then exactly that many bytes",
+    )
+
+
+def _show(raw: bytes) -> str:
+    return repr(raw) if len(raw) <= 80 else f"{raw[:40]!r}... ({len(raw)} bytes)"
 
 
 def check_decode_chunked(decode_chunked: Callable[[bytes], bytes]) -> bool:
     """Exercise 1.1: decode a chunked body by hand."""
 
     def body(r: Report) -> None:
-        for name, raw, want, hint in CHUNKED_CASES:
-            ok, got = _attempt(r, decode_chunked, (raw,), f"body {name!r} {raw!r}", hint)
+        for name, raw, want, hint in [*CHUNKED_CASES, _random_chunked(1)]:
+            ok, got = r.call(decode_chunked, raw, what=f"body {name!r} {_show(raw)}", hint=hint)
             if not ok:
                 continue
             if isinstance(got, str):
                 r.expect(
                     False,
-                    f"body {name!r}: return bytes, not str ({got!r}); decoding text is "
+                    f"body {name!r}: return bytes, not str ({got!r:.60}); decoding text is "
                     "a separate step (exercise 1.2)",
                 )
                 continue
             r.expect(
-                got == want, f"body {name!r} {raw!r}: expected {want!r}, got {got!r}. Hint: {hint}"
+                got == want,
+                f"body {name!r} {_show(raw)}: expected {_show(want)}, got "
+                f"{_show(got) if isinstance(got, bytes) else repr(got)}. Hint: {hint}",
             )
 
     return run_check("Exercise 1.1: decode a chunked body", body)
@@ -126,14 +144,14 @@ def check_utf8_pieces(utf8_pieces: Callable[[Iterable[bytes]], Iterable[str]]) -
         data = TEXT.encode()
         splits = [[data[:i], data[i:]] for i in range(1, len(data))]
         splits.append([data[i : i + 1] for i in range(len(data))])
+        splits.append(_random_chunks(data, random.Random(7)))
         problem = None
         for chunks in splits:
-            ok, got = _attempt(
-                r,
+            ok, got = r.call(
                 lambda c: list(utf8_pieces(iter(c))),
-                (chunks,),
-                f"chunks {chunks!r}",
-                "a chunk can end in the middle of a character: decoding each chunk "
+                chunks,
+                what=f"chunks {chunks!r}",
+                hint="a chunk can end in the middle of a character: decoding each chunk "
                 "on its own fails there. Use codecs.getincrementaldecoder('utf-8')()",
             )
             if not ok:
@@ -144,11 +162,8 @@ def check_utf8_pieces(utf8_pieces: Callable[[Iterable[bytes]], Iterable[str]]) -
                 break
             text = "".join(got)
             if text != TEXT:
-                where = (
-                    " + ".join(repr(c) for c in chunks)
-                    if len(chunks) == 2
-                    else "one byte at a time"
-                )
+                where = " + ".join(repr(c) for c in chunks) if len(chunks) <= 4 else ""
+                where = where or ("one byte at a time" if len(chunks) == len(data) else "at random")
                 if "\ufffd" in text:
                     why = (
                         "a character cut between two chunks came out as '\ufffd': decoding each "
@@ -166,5 +181,34 @@ def check_utf8_pieces(utf8_pieces: Callable[[Iterable[bytes]], Iterable[str]]) -
                 break
         if problem != "raised":
             r.expect(problem is None, problem or "")
+        _ends_mid_character(r, utf8_pieces)
 
     return run_check("Exercise 1.2: UTF-8 safe text from chunks", body)
+
+
+def _random_chunks(data: bytes, rng: random.Random) -> list[bytes]:
+    chunks, i = [], 0
+    while i < len(data):
+        n = rng.randint(1, 7)
+        chunks.append(data[i : i + n])
+        i += n
+    return chunks
+
+
+def _ends_mid_character(r: Report, utf8_pieces: Callable[[Iterable[bytes]], Iterable[str]]) -> None:
+    """A stream cut inside a character: its bytes must not vanish without a trace."""
+    chunks = [b"ok ", b"\xe2\x98"]  # the first two of the three bytes of a cup of coffee
+    try:
+        text = "".join(utf8_pieces(iter(chunks)))
+    except NotImplementedError:
+        raise
+    except (UnicodeDecodeError, ValueError):
+        r.expect(True, "")
+        return
+    r.expect(
+        text.endswith("\ufffd"),
+        f"chunks {chunks!r} (the stream ends inside a character): joined text {text!r}; the "
+        "incomplete character disappeared without a trace. At the end, flush the decoder: "
+        "decoder.decode(b'', final=True) raises on leftover bytes (or gives '\ufffd' with "
+        "errors='replace')",
+    )

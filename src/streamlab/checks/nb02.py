@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from streamlab.checks._helpers import first_out
-from streamlab.checks._report import Report, run_check
+from streamlab.checks._report import LEARNER_ERRORS, Report, learner_error, run_check
 
 __all__ = [
     "check_parser",
@@ -264,6 +264,25 @@ CASES: list[tuple[str, bytes, list[Event], str]] = [
         "when that value is all ASCII digits; otherwise it is None",
     ),
     (
+        "retry values int() accepts",
+        b"retry: +5\ndata: e\n\nretry:  5\ndata: f\n\nretry: \xd9\xa3\ndata: g\n\n"
+        b"retry: 5 \ndata: h\n\nretry: -5\ndata: i\n\nretry: \xc2\xb2\ndata: j\n\n"
+        b"retry:\ndata: k\n\nretry: 0042\ndata: l\n\n",
+        [
+            ("message", "e", "", None),
+            ("message", "f", "", None),
+            ("message", "g", "", None),
+            ("message", "h", "", None),
+            ("message", "i", "", None),
+            ("message", "j", "", None),
+            ("message", "k", "", None),
+            ("message", "l", "", 42),
+        ],
+        "int() is more forgiving than the spec: it accepts '+5', ' 5', '5 ' and the Arabic-Indic "
+        "digit '\u0663' (and str.isdigit() accepts '\u00b2', which int() rejects). Use the value "
+        "only when value.isascii() and value.isdigit()",
+    ),
+    (
         "unknown field",
         b"foo: bar\ndata: x\n\n",
         [("message", "x", "", None)],
@@ -342,11 +361,8 @@ def check_parser(parse_events: Callable[[Iterable[bytes]], Iterable[Any]]) -> bo
                     got = _run(parse_events, chunks)
                 except NotImplementedError:
                     raise
-                except Exception as exc:  # the learner's error, with the stream that caused it
-                    failures.append(
-                        f"stream {name!r} {how}: your parser raised "
-                        f"{type(exc).__name__}: {exc}. Hint: {hint}"
-                    )
+                except LEARNER_ERRORS as exc:  # the learner's error, with the stream that caused it
+                    failures.append(learner_error(exc, f"stream {name!r} {how}", hint))
                     break
                 if got != want:
                     why = hint if len(chunks) == 1 else _split_hint(chunks, got)

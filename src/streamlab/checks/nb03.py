@@ -22,26 +22,35 @@ from streamlab.checks._report import Report, run_check
 __all__ = ["check_read_all", "check_is_retryable", "ScriptedFeed", "retry_cases"]
 
 
-def _event(n: int) -> Any:
+def _event(n: int, total: int | None = None) -> Any:
+    """Event ``n`` of the feed; with ``total``, the final ``done`` event (it carries the id in force)."""
     from streamlab.sse import ServerSentEvent
 
+    if total is not None:
+        return ServerSentEvent(event="done", data="end", id=str(total), retry=None)
     return ServerSentEvent(event="message", data=f"event {n}", id=str(n), retry=None)
 
 
-class _GaveUpTooLate(Exception):
-    """Raised by the scripted feed when the learner's loop never stops retrying."""
+class _GaveUpTooLate(BaseException):
+    """Raised by the scripted feed when the learner's loop never stops retrying.
+
+    A ``BaseException``, so that a loop catching ``Exception`` cannot swallow it.
+    """
 
 
 @dataclass
 class ScriptedFeed:
     """An in-memory event feed that drops on cue, like the lesson endpoint.
 
-    ``connect(last_event_id)`` returns an iterator of events 1..total that
-    resumes after ``last_event_id``. Connection number *k* (0-based) drops
-    (raises ``httpx.RemoteProtocolError``) after ``drops[k]`` events, if
-    ``k < len(drops)``. With ``resend`` the server, like many real ones,
-    repeats the last event the client saw after a resume (at-least-once).
-    ``down_from`` makes every connection from that number on fail to connect.
+    ``connect(last_event_id)`` returns an iterator of events 1..total (ids
+    ``"1"``, ``"2"``, ...) that resumes after ``last_event_id``, then a final
+    ``done`` event that has no id of its own: it carries the id in force, the
+    same as event ``total``'s. Connection number *k* (0-based) drops (raises
+    ``httpx.RemoteProtocolError``) after ``drops[k]`` events, if ``k <
+    len(drops)``, and never just before ``done`` (like the lesson feed). With
+    ``resend`` the server, like many real ones, first repeats the event the
+    client resumed from (at-least-once). ``down_from`` makes every connection
+    from that number on fail to connect.
     """
 
     total: int
@@ -73,13 +82,58 @@ class ScriptedFeed:
                 )
             yield _event(n)
             sent += 1
+        if start <= self.total:
+            yield _event(0, self.total)
 
 
 def _ids(events: Any) -> list[str] | None:
+    """``["1", "2", ..., "done"]``: the message ids, and ``done`` for the final event."""
     try:
-        return [e.id for e in events]
+        return ["done" if e.event == "done" else e.id for e in events]
     except (TypeError, AttributeError):
         return None
+
+
+def _numbered(total: int) -> list[str]:
+    return [str(n) for n in range(1, total + 1)] + ["done"]
+
+
+_LET_THROUGH = (
+    "the connection dropped ({error}) and your function let it through; catch "
+    "httpx.TransportError and connect again"
+)
+
+
+def _diagnose_ids(r: Report, what: str, ids: list[str], want: list[str]) -> None:
+    """Say what is wrong with the events returned, most telling problem first."""
+    repeated = sorted({i for i in ids if i != "done" and ids.count(i) > 1}, key=int)
+    numbers = [i for i in want if i != "done"]
+    if ids == want:
+        r.expect(True, "")
+    elif repeated:
+        r.expect(
+            False,
+            f"{what}: events {', '.join(repeated)} appear twice; the server repeated the event you "
+            "resumed from, so skip events on a new connection whose id is not greater than the "
+            "one you resumed from",
+        )
+    elif ids == numbers:
+        r.expect(
+            False,
+            f"{what}: the final `done` event is missing. It has no `id:` line, so it carries the id "
+            f"in force ({numbers[-1]}), the same as the event before it: ids are not unique, and "
+            "skipping every id you have seen drops it. Skip only events resent after a reconnect",
+        )
+    elif any(i not in ids for i in numbers if int(i) >= 10) and all(
+        i in ids for i in numbers if int(i) < 10
+    ):
+        r.expect(
+            False,
+            f"{what}: events from 10 on are missing: compare ids as numbers (int(event.id)); "
+            "as strings, '10' < '9'",
+        )
+    else:
+        r.equal(ids, want, f"{what}: the ids")
 
 
 def check_read_all(read_all: Callable[..., list[Any]]) -> bool:
@@ -93,10 +147,18 @@ def check_read_all(read_all: Callable[..., list[Any]]) -> bool:
         except NotImplementedError:
             raise
         except _GaveUpTooLate:
+            stuck = (
+                ""
+                if not feed.resend
+                else (
+                    " Only the resent event came each time: a resent event is not progress, so reset "
+                    "the failure count only when a new event arrives."
+                )
+            )
             r.expect(
                 False,
-                f"{what}: your loop kept reconnecting {feed.limit} times to a server that is down; "
-                "give up (re-raise the error) after `max_retries` failures in a row",
+                f"{what}: your loop kept reconnecting {feed.limit} times without giving up; give up "
+                f"(re-raise the error) after `max_retries` failed reconnections in a row.{stuck}",
             )
             return None, None
         except httpx.TransportError as exc:
@@ -104,99 +166,103 @@ def check_read_all(read_all: Callable[..., list[Any]]) -> bool:
         ids = _ids(got)
         if ids is None:
             r.expect(
-                False, f"{what}: return a list of the events (ServerSentEvent objects), got {got!r}"
+                False,
+                f"{what}: return a list of the events (ServerSentEvent objects), got {got!r:.80}",
             )
         return ids, None
 
-    def body(r: Report) -> None:
-        want = [str(n) for n in range(1, 9)]
-
-        what = "a feed that never drops"
-        feed = ScriptedFeed(total=5)
-        ids, exc = run(r, what, feed)
-        if exc is not None:
-            r.expect(False, f"{what}: raised {type(exc).__name__}: {exc}")
-        elif ids is not None:
-            r.equal(ids, ["1", "2", "3", "4", "5"], f"{what}: the ids")
-            r.equal(feed.calls, [None], f"{what}: connect() calls (first call passes None)")
-
-        what = "a feed that drops after 3 and after 2 more events"
-        feed = ScriptedFeed(total=8, drops=[3, 2])
-        ids, exc = run(r, what, feed)
-        if exc is not None:
+    def completes(
+        r: Report, what: str, feed: ScriptedFeed, calls: list[Any] | None, **kwargs: Any
+    ) -> None:
+        ids, exc = run(r, what, feed, **kwargs)
+        if exc is not None and len(feed.calls) > 1:
             r.expect(
                 False,
-                f"{what}: the connection dropped ({type(exc).__name__}) and your function let it "
-                "through; catch httpx.TransportError and connect again",
+                f"{what}: you gave up ({type(exc).__name__}) after {len(feed.calls) - 1} "
+                "reconnections although each one delivered new events; count only failures in a "
+                "row (reset the count when a new event arrives)",
             )
-        elif ids is not None:
-            if ids == want[:3]:
-                r.expect(
-                    False,
-                    f"{what}: you returned the first 3 events only; when the stream breaks, connect "
-                    "again and go on",
-                )
-            elif feed.calls[1:2] == [None]:
-                r.expect(
-                    False,
-                    f"{what}: you reconnected with last_event_id=None, so the server started over; "
-                    "pass the id of the last event you received",
-                )
-            else:
-                r.equal(ids, want, f"{what}: the ids")
-                r.equal(
-                    feed.calls,
-                    [None, "3", "5"],
-                    f"{what}: connect() should be called with the last id received",
-                )
-
-        what = "a server that resends the last event after each resume"
-        feed = ScriptedFeed(total=8, drops=[3, 2], resend=True)
-        ids, exc = run(r, what, feed)
-        if exc is None and ids is not None:
-            repeated = sorted({i for i in ids if ids.count(i) > 1}, key=int)
-            if repeated:
-                r.expect(
-                    False,
-                    f"{what}: events {', '.join(repeated)} appear twice; the server repeated them "
-                    "after the reconnect, so skip an event whose id you already have",
-                )
-            else:
-                r.equal(ids, want, f"{what}: the ids")
         elif exc is not None:
-            r.expect(
-                False,
-                f"{what}: the connection dropped ({type(exc).__name__}) and your function let it "
-                "through; catch httpx.TransportError and connect again",
-            )
-
-        what = "a feed that drops 5 times but makes progress each time (max_retries=2)"
-        feed = ScriptedFeed(total=8, drops=[1, 1, 1, 1, 1])
-        ids, exc = run(r, what, feed, max_retries=2)
-        if exc is not None:
-            r.expect(
-                False,
-                f"{what}: you gave up although every connection delivered new events; count only "
-                "failures in a row (reset the count when an event arrives)",
-            )
+            r.expect(False, f"{what}: " + _LET_THROUGH.format(error=type(exc).__name__))
         elif ids is not None:
-            r.equal(ids, want, f"{what}: the ids")
+            if feed.calls[1:2] == [None]:
+                r.expect(
+                    False,
+                    f"{what}: you reconnected with last_event_id=None, so the server started "
+                    "over; pass the id of the last event you received",
+                )
+            elif len(feed.calls) == 1 and feed.drops:
+                r.expect(
+                    False,
+                    f"{what}: you returned {len(ids)} events only; when the stream breaks, "
+                    "connect again and go on",
+                )
+            else:
+                _diagnose_ids(r, what, ids, _numbered(feed.total))
+                if calls is not None:
+                    r.equal(feed.calls, calls, f"{what}: connect() should get the last id received")
 
-        what = "a server that goes down for good after 2 events (max_retries=3)"
-        feed = ScriptedFeed(total=8, drops=[2], down_from=1)
-        ids, exc = run(r, what, feed, max_retries=3)
+    def gives_up(r: Report, what: str, feed: ScriptedFeed, retries: int) -> None:
+        # Only the first connection makes progress: every later one is a failed reconnection.
+        ids, exc = run(r, what, feed, max_retries=retries)
         if ids is not None:
             r.expect(
                 False,
                 f"{what}: you returned {len(ids)} events as if all went well; after `max_retries` "
-                "failed reconnects in a row, raise the last error so the caller knows",
+                "failed reconnections in a row, raise the last error so the caller knows",
             )
         elif exc is not None:
-            attempts = len(feed.calls) - 1
+            made = len(feed.calls) - 1
+            if isinstance(exc, httpx.ConnectError) and made < retries:
+                r.expect(
+                    False,
+                    f"{what}: a reconnection failed to connect ({type(exc).__name__}) and your "
+                    "function let it through at once: connecting can fail too, so call connect() "
+                    "inside the try and count that failure like a drop",
+                )
+                return
+            own = " (use the `max_retries` argument, not a number of your own)" if made == 3 else ""
             r.expect(
-                attempts == 3,
-                f"{what}: make exactly max_retries=3 reconnect attempts before giving up, you made {attempts}",
+                made == retries,
+                f"{what}: make exactly max_retries={retries} reconnection attempts, then re-raise; "
+                f"you made {made}{own}",
             )
+
+    def body(r: Report) -> None:
+        completes(r, "a feed that never drops", ScriptedFeed(total=5), [None])
+        completes(
+            r,
+            "a feed of 12 events that drops after 3 and after 2 more events",
+            ScriptedFeed(total=12, drops=[3, 2]),
+            [None, "3", "5"],
+        )
+        completes(
+            r,
+            "a server that resends the event you resumed from (14 events, drops after 3, 4, 5)",
+            ScriptedFeed(total=14, drops=[3, 4, 5], resend=True),
+            [None, "3", "6", "10"],
+        )
+        completes(
+            r,
+            "a feed that drops 12 times but makes progress each time (max_retries=2)",
+            ScriptedFeed(total=12, drops=[1] * 12),
+            None,
+            max_retries=2,
+        )
+        for retries in (3, 5, 0):
+            gives_up(
+                r,
+                f"a server that goes down for good after 2 events (max_retries={retries})",
+                ScriptedFeed(total=8, drops=[2], down_from=1),
+                retries,
+            )
+        gives_up(
+            r,
+            "a server that, after 3 events, only ever resends the event you resumed from "
+            "and drops again (max_retries=3)",
+            ScriptedFeed(total=8, drops=[3] + [1] * 70, resend=True),
+            3,
+        )
 
     return run_check("Exercise 3.1: resume a dropped stream", body)
 
@@ -238,7 +304,12 @@ def retry_cases() -> list[tuple[str, BaseException, bool, str]]:
         ("APIStatusError (408 request timeout)", status(openai.APIStatusError, 408), True, "408 and 409 (lock timeout) are temporary too"),
         ("APITimeoutError", openai.APITimeoutError(request=req), True, "a timeout may pass on the next attempt"),
         ("APIConnectionError", openai.APIConnectionError(request=req), True, "the network failed, not the request"),
+        ("APIStatusError (409 conflict)", status(openai.APIStatusError, 409), True, "409 (a lock timeout) is temporary, like 408"),
+        ("InternalServerError (502)", status(openai.InternalServerError, 502), True, "a bad gateway is usually temporary"),
+        ("UnprocessableEntityError (422)", status(openai.UnprocessableEntityError, 422), False, "a request the server cannot process fails the same way again"),
         ("httpx.ReadTimeout", httpx.ReadTimeout("timed out", request=plain), True, "httpx.TransportError (timeouts, refused or dropped connections) is the network, not the request"),
+        ("httpx2.RemoteProtocolError (an anthropic SDK stream dropped)", hx.RemoteProtocolError(dropped, request=req), True, "the SDKs run on httpx2, a fork of httpx: its TransportError is a different class, so check for both"),
+        ("httpx2.ConnectError", hx.ConnectError("connection refused", request=req), True, "the SDKs run on httpx2, a fork of httpx: its TransportError is a different class, so check for both"),
         ("httpx.RemoteProtocolError (dropped stream)", httpx.RemoteProtocolError(dropped, request=plain), True, "a dropped connection is the network, not the request"),
         ("BadRequestError (400)", status(openai.BadRequestError, 400), False, "the same bad request fails the same way: fix the request"),
         ("AuthenticationError (401)", status(openai.AuthenticationError, 401), False, "a wrong key stays wrong: fix the key"),

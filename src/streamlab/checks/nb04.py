@@ -11,6 +11,7 @@ them), including events that must be ignored.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -176,8 +177,26 @@ def responses_events(deltas: list[str], *, extras: str = "") -> list[Any]:
     return [_construct(ResponseStreamEvent, e) for e in raw]
 
 
+def _stopped(events: list[Any], after: int) -> list[Any]:
+    """The stream as a reader who pressed Stop saw it: cut right after its ``after``-th text delta."""
+    seen = 0
+    for n, event in enumerate(events):
+        if event.type == "response.output_text.delta":
+            seen += 1
+            if seen == after:
+                return events[: n + 1]
+    return events
+
+
+def _random_deltas(seed: int) -> list[str]:
+    """Deltas of many sizes, some repeated (a model says "ha" twice), some only whitespace."""
+    rng = random.Random(seed)
+    pieces = ["ha", " ha", "Stream", "ing", " ", "\n\n", " é", "🙂", " the", " the", ".", "  "]
+    return [rng.choice(pieces) for _ in range(rng.randint(30, 60))]
+
+
 def _diagnose_text(report: Report, got: Any, want: str, events: list[Any], what: str) -> None:
-    if not isinstance(got, str):
+    if not isinstance(got, str) and not (got is None and want):
         report.expect(False, f"{what}: return the text as one str, got {type(got).__name__}")
         return
     if got == want:
@@ -198,6 +217,12 @@ def _diagnose_text(report: Report, got: Any, want: str, events: list[Any], what:
             "your text includes deltas that are not answer text (reasoning summary, tool-call "
             "arguments or a refusal also have a `delta`); keep only events whose type is "
             "'response.output_text.delta'"
+        )
+    elif not any(e.type == "response.completed" for e in events) and got in ("", None) and want:
+        problem = (
+            "this stream stopped early (no `*.done` events, no `response.completed`), and you "
+            f"returned {got!r}: join the `response.output_text.delta` events as they come, do not "
+            "wait for the final event's text"
         )
     elif got == "" and want:
         problem = (
@@ -225,11 +250,20 @@ def check_accumulate(accumulate: Callable[[Iterable[Any]], str]) -> bool:
             ),
             ("a stream that ends with a refusal part", ["Here is", " part of it."], "refusal"),
             ("a stream with no text at all", [], ""),
+            ("a random stream, repeats and whitespace included (seed 4)", _random_deltas(4), ""),
         ]
         for what, deltas, extras in cases:
             events = responses_events(deltas, extras=extras)
-            got = accumulate(_single_pass(events))
-            _diagnose_text(r, got, "".join(deltas), events, what)
+            ok, got = r.call(accumulate, _single_pass(events), what=what)
+            if ok:
+                _diagnose_text(r, got, "".join(deltas), events, what)
+        stopped = _random_deltas(5)
+        for after in (3, len(stopped) // 2):
+            what = f"a stream stopped by the reader after {after} of {len(stopped)} deltas"
+            events = _stopped(responses_events(stopped, extras="reasoning"), after)
+            ok, got = r.call(accumulate, _single_pass(events), what=what)
+            if ok:
+                _diagnose_text(r, got, "".join(stopped[:after]), events, what)
 
     return run_check("Exercise 4.1: accumulate a Responses stream", body)
 
@@ -276,20 +310,20 @@ def chat_chunks(deltas: list[str], *, finish_reason: str = "stop", usage: bool =
     return [_construct(ChatCompletionChunk, c) for c in raw]
 
 
-def _hint_for(exc: Exception) -> str | None:
+def _hint_for(exc: BaseException) -> str | None:
     if isinstance(exc, IndexError):
         return (
-            "your code raised IndexError: the usage chunk at the end has no choices "
+            "the usage chunk at the end has no choices "
             "(`chunk.choices == []`); check `if chunk.choices:` before `chunk.choices[0]`"
         )
     if isinstance(exc, TypeError) and "NoneType" in str(exc):
         return (
-            f"your code raised TypeError ({exc}): `delta.content` is None in some chunks "
+            "`delta.content` is None in some chunks "
             "(the last choice chunk has only a finish_reason); skip None"
         )
     if isinstance(exc, AttributeError) and "NoneType" in str(exc):
         return (
-            f"your code raised AttributeError ({exc}): `chunk.usage` is None on every chunk but "
+            "`chunk.usage` is None on every chunk but "
             "the last, and missing entirely without include_usage"
         )
     return None
@@ -308,18 +342,17 @@ def check_accumulate_chat(accumulate_chat: Callable[[Iterable[Any]], tuple[str, 
                 False,
             ),
             ("an empty answer with usage", [], "stop", True),
+            (
+                "a random stream cut by a content filter (seed 6)",
+                _random_deltas(6),
+                "content_filter",
+                True,
+            ),
         ]
         for what, deltas, finish, usage in cases:
             chunks = chat_chunks(deltas, finish_reason=finish, usage=usage)
-            try:
-                got = accumulate_chat(_single_pass(chunks))
-            except NotImplementedError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - turned into a hint for the learner
-                hint = _hint_for(exc)
-                if hint is None:
-                    raise
-                r.expect(False, f"{what}: {hint}")
+            ok, got = r.call(accumulate_chat, _single_pass(chunks), what=what, hint=_hint_for)
+            if not ok:
                 continue
             if not (isinstance(got, tuple) and len(got) == 3):
                 r.expect(False, f"{what}: return a tuple (text, finish_reason, usage), got {got!r}")

@@ -66,6 +66,7 @@ def _event(type_: str, **fields: Any) -> Any:
         "response.output_text.done": r.ResponseTextDoneEvent,
         "response.completed": r.ResponseCompletedEvent,
         "response.incomplete": r.ResponseIncompleteEvent,
+        "response.failed": r.ResponseFailedEvent,
         "message_start": a.RawMessageStartEvent,
         "content_block_start": a.RawContentBlockStartEvent,
         "content_block_delta": a.RawContentBlockDeltaEvent,
@@ -92,9 +93,42 @@ _A_START = {"index": 0, "content_block": {"type": "text", "text": ""}}
 _TEXT_IDS = {"item_id": "msg_1", "output_index": 0, "content_index": 0, "logprobs": []}
 
 
+def _r_final(type_: str, n: int, status: str, **response: Any) -> Any:
+    return _event(type_, sequence_number=n, response={**_RESPONSE, "status": status, **response})
+
+
+_FUNCTION_CALL = {
+    "id": "fc_1",
+    "type": "function_call",
+    "call_id": "call_1",
+    "name": "get_weather",
+    "arguments": '{"city": "Paris"}',
+    "status": "completed",
+}
+
+
+def _message(*parts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "status": "completed",
+        "content": list(parts),
+    }
+
+
+_TEXT_PART = {"type": "output_text", "text": "Let me check.", "annotations": [], "logprobs": []}
+_REFUSAL_PART = {"type": "refusal", "refusal": "I can't help with that."}
+
+
+def _incomplete(reason: str) -> Any:
+    return _r_final("response.incomplete", 12, "incomplete", incomplete_details={"reason": reason})
+
+
 def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
     """``(description, SDK event, text it carries, how the answer finished)`` for each case."""
     return [
+        *_endings(),
         # OpenAI Responses
         (
             "a Responses response.created event",
@@ -200,29 +234,179 @@ def sample_events() -> list[tuple[str, Any, str | None, str | None]]:
     ]
 
 
+def _endings() -> list[tuple[str, Any, str | None, str | None]]:
+    """The endings beyond stop and length: tool calls, refusals, filters, failures, pauses."""
+    fail = {"error": {"code": "server_error", "message": "The model failed."}}
+    return [
+        (
+            "a Responses response.completed whose output is a function_call item",
+            _r_final("response.completed", 9, "completed", output=[_FUNCTION_CALL]),
+            None,
+            "tool_calls",
+        ),
+        (
+            "a Responses response.completed with some text and then a function_call item",
+            _r_final(
+                "response.completed", 9, "completed", output=[_message(_TEXT_PART), _FUNCTION_CALL]
+            ),
+            None,
+            "tool_calls",
+        ),
+        (
+            "a Responses response.completed whose message holds a refusal part",
+            _r_final("response.completed", 9, "completed", output=[_message(_REFUSAL_PART)]),
+            None,
+            "refusal",
+        ),
+        (
+            "a Responses response.completed whose message holds text",
+            _r_final("response.completed", 9, "completed", output=[_message(_TEXT_PART)]),
+            None,
+            "stop",
+        ),
+        (
+            "a Responses response.incomplete event (a content filter stopped it)",
+            _incomplete("content_filter"),
+            None,
+            "filtered",
+        ),
+        (
+            "a Responses response.failed event",
+            _r_final("response.failed", 7, "failed", **fail),
+            None,
+            "failed",
+        ),
+        (
+            "a Chat chunk with finish_reason 'tool_calls'",
+            _chunk({}, "tool_calls"),
+            None,
+            "tool_calls",
+        ),
+        (
+            "a Chat chunk with finish_reason 'function_call' (the older name for a tool call)",
+            _chunk({}, "function_call"),
+            None,
+            "tool_calls",
+        ),
+        (
+            "a Chat chunk with finish_reason 'content_filter'",
+            _chunk({}, "content_filter"),
+            None,
+            "filtered",
+        ),
+        (
+            "a Chat chunk with a tool-call fragment (no finish_reason yet)",
+            _chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": ""},
+                        }
+                    ]
+                }
+            ),
+            None,
+            None,
+        ),
+        (
+            "an Anthropic content_block_start of a tool_use block",
+            _event(
+                "content_block_start",
+                index=1,
+                content_block={
+                    "type": "tool_use",
+                    "id": "toolu_1",
+                    "name": "get_weather",
+                    "input": {},
+                },
+            ),
+            None,
+            None,
+        ),
+        (
+            "an Anthropic message_delta with stop_reason 'tool_use'",
+            _a_stop("tool_use", 9),
+            None,
+            "tool_calls",
+        ),
+        (
+            "an Anthropic message_delta with stop_reason 'refusal'",
+            _a_stop("refusal", 3),
+            None,
+            "refusal",
+        ),
+        (
+            "an Anthropic message_delta with stop_reason 'stop_sequence'",
+            _a_stop("stop_sequence", 4),
+            None,
+            "stop",
+        ),
+        (
+            "an Anthropic message_delta with stop_reason 'model_context_window_exceeded'",
+            _a_stop("model_context_window_exceeded", 8),
+            None,
+            "length",
+        ),
+        (
+            "an Anthropic message_delta with stop_reason 'pause_turn' (not finished: send it back "
+            "to continue)",
+            _a_stop("pause_turn", 2),
+            None,
+            "pause_turn",
+        ),
+    ]
+
+
+_FINISH_HINTS = {
+    "tool_calls": (
+        "the model asks you to run a tool, so its text is not the answer yet (Responses: a "
+        "function_call item in response.output; Chat: 'tool_calls' or the older 'function_call'; "
+        "Anthropic: 'tool_use')"
+    ),
+    "refusal": (
+        "the model declined (Responses: a 'refusal' part in the message; Anthropic: stop_reason "
+        "'refusal')"
+    ),
+    "filtered": (
+        "a content filter cut the answer (Chat: 'content_filter'; Responses: "
+        "incomplete_details.reason 'content_filter')"
+    ),
+    "failed": "response.failed: the answer failed part-way, whatever text arrived",
+    "length": (
+        "a limit cut the answer: max_output_tokens, 'length', 'max_tokens', and "
+        "'model_context_window_exceeded' (the context window is a limit too)"
+    ),
+    "stop": "the answer is complete (end_turn and stop_sequence both mean that)",
+    "pause_turn": (
+        "a word you have no name for is not 'stop': return the provider's own word, so the "
+        "caller sees the turn is not finished"
+    ),
+    None: "this event does not say how the answer ended",
+}
+
+
 def _each(report: Report, fn: Callable[[Any], Any], column: int, what: str) -> None:
     for case in sample_events():
         description, event, want = case[0], case[1], case[column]
-        try:
-            got = fn(event)
-        except NotImplementedError:
-            raise
-        except Exception as exc:
-            report.expect(
-                False, f"for {description} your function raised {type(exc).__name__}: {exc}"
-            )
+        ok, got = report.call(fn, event, what=f"for {description}")
+        if not ok:
             continue
         if got == "" and want is None:
             got = None  # "" and None both mean "no text here"
+        hint = f" ({what})" if column == 2 and want is not None else ""
+        if column == 3 and got != want:
+            hint = f": {_FINISH_HINTS[want]}"
         report.expect(
-            got == want,
-            f"for {description} it should return {want!r}, not {got!r}"
-            + ("" if want is None or column != 2 else f" ({what})"),
+            got == want, f"for {description} it should return {want!r}, not {got!r}{hint}"
         )
 
 
 def check_finish_of(finish_of: Callable[[Any], str | None]) -> bool:
-    """Exercise 5.1: ``finish_of(event)`` returns "stop", "length" or None."""
+    """Exercise 5.1: ``finish_of(event)``: "stop", "length", "tool_calls", "refusal", "filtered",
+    "failed", the provider's own word for any other ending, or None."""
 
     def body(report: Report) -> None:
         _each(report, finish_of, 3, "how the answer ended")
@@ -235,9 +419,9 @@ def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
     usage = {
         "input_tokens": 4,
         "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": 3,
+        "output_tokens": 6,
         "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": 7,
+        "total_tokens": 10,
     }
 
     def r_delta(n: int, text: str) -> Any:
@@ -268,7 +452,7 @@ def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
                 **_RESPONSE,
                 "status": "incomplete",
                 "incomplete_details": {"reason": "max_output_tokens"},
-                "usage": {**usage, "output_tokens": 1, "total_tokens": 5},
+                "usage": {**usage, "output_tokens": 2, "total_tokens": 6},
             },
         ),
     ]
@@ -288,14 +472,42 @@ def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
         _a_stop("end_turn", 4),
         _event("message_stop"),
     ]
+    anthropic_tool = [
+        _event("message_start", message={**_MESSAGE}),
+        _event("content_block_start", **_A_START),
+        _a_delta({"type": "text_delta", "text": "Let me look"}),
+        _event("content_block_stop", index=0),
+        _event(
+            "content_block_start",
+            index=1,
+            content_block={"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}},
+        ),
+        _event(
+            "content_block_delta",
+            index=1,
+            delta={"type": "input_json_delta", "partial_json": '{"city": "Par'},
+        ),
+        _event(
+            "content_block_delta",
+            index=1,
+            delta={"type": "input_json_delta", "partial_json": 'is"}'},
+        ),
+        _event("content_block_stop", index=1),
+        _a_stop("tool_use", 11),
+        _event("message_stop"),
+    ]
     return {
+        "Anthropic Messages asking for a tool": (
+            anthropic_tool,
+            {"text": "Let me look", "finish": "tool_calls", "output_tokens": 11},
+        ),
         "OpenAI Responses": (
             responses,
-            {"text": "Hello there", "finish": "stop", "output_tokens": 3},
+            {"text": "Hello there", "finish": "stop", "output_tokens": 6},
         ),
         "OpenAI Responses, cut by max_output_tokens": (
             cut,
-            {"text": "Hel", "finish": "length", "output_tokens": 1},
+            {"text": "Hel", "finish": "length", "output_tokens": 2},
         ),
         "Chat Completions with include_usage": (
             chat,
@@ -312,6 +524,7 @@ _HINTS = {
     "text": "join the text deltas only (the Responses output_text.done event repeats the whole text)",
     "finish": "use your finish_of: the last event that says why the answer ended",
     "output_tokens": (
+        "tokens are what the provider reports, not the number of deltas. "
         "Responses: response.usage.output_tokens on the final event; Chat: usage.completion_tokens "
         "on the usage chunk; Anthropic: the usage on message_delta (message_start only has a "
         "placeholder count)"
@@ -324,14 +537,8 @@ def check_final_result(final_result: Callable[[list[Any]], dict[str, Any]]) -> b
 
     def body(report: Report) -> None:
         for name, (events, want) in sample_streams().items():
-            try:
-                got = final_result(list(events))
-            except NotImplementedError:
-                raise
-            except Exception as exc:
-                report.expect(
-                    False, f"for the {name} stream your function raised {type(exc).__name__}: {exc}"
-                )
+            ok, got = report.call(final_result, list(events), what=f"for the {name} stream")
+            if not ok:
                 continue
             if not report.expect(
                 isinstance(got, dict), f"for the {name} stream return a dict, got {got!r:.60}"

@@ -7,6 +7,9 @@ reads a stream that breaks part-way and must keep what arrived.
 
 from __future__ import annotations
 
+import asyncio
+import random
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -23,20 +26,48 @@ def _words(n: int) -> list[str]:
 
 
 def timed_streams() -> dict[str, Timed]:
-    """Streams with known arrival times (seconds): fast, slow, and fast with a pause."""
+    """Streams with known arrival times (seconds): fast, slow, fast with a pause, and jittery."""
     fast = [(i / 2000, d) for i, d in enumerate(_words(2000))]  # 2,000 deltas/s for 1 s
     slow = [(i * 0.1, d) for i, d in enumerate(_words(12))]  # one delta every 100 ms
     burst = [(i / 1000, d) for i, d in enumerate(_words(100))]
     burst += [(0.6 + i / 1000, d) for i, d in enumerate(_words(100))]  # a 0.5 s pause, then more
+    rng = random.Random(11)
+    t, jitter = 0.25, []
+    for d in _words(rng.randint(250, 400)):  # ~300 deltas/s, irregular, starting late
+        jitter.append((round(t, 6), d))
+        t += rng.expovariate(300)
     return {
         "fast (2,000 deltas/s)": fast,
         "slow (one delta every 0.1 s)": slow,
         "burst, pause, burst": burst,
+        "irregular (about 300 deltas/s, random gaps, seed 11)": jitter,
     }
 
 
+def _stale(
+    events: Timed, plan: list[tuple[float, str]], interval: float
+) -> tuple[float, float] | None:
+    """The first redraw that came later than a coalescing display's would, as (due, actual).
+
+    After a redraw at ``p``, text that arrived later is due at ``max(first arrival, p +
+    interval)``; the earliest redraw possible then is the first arrival at or after that.
+    One more ``interval`` of slack is allowed; a plan that keeps the reader waiting longer
+    while deltas keep arriving never redraws during the stream.
+    """
+    times = [t for t, _ in events]
+    for (p, _), (q, _) in zip(plan, plan[1:]):  # noqa: B905 - plan may be shorter
+        newer = [t for t in times if p < t <= q]
+        if not newer:
+            continue
+        due = max(newer[0], p + interval)
+        earliest = next((t for t in times if t >= due - 1e-9), times[-1])
+        if q > earliest + interval + 1e-9:
+            return earliest, q
+    return None
+
+
 def _judge(report: Report, name: str, events: Timed, plan: Any, interval: float) -> None:
-    where = f"on the {name} stream"
+    where = f"on the {name} stream (interval={interval:g})"
     if not isinstance(plan, list) or not all(isinstance(p, tuple) and len(p) == 2 for p in plan):
         report.expect(
             False, f"{where}: return a list of (time, text) tuples, got {type(plan).__name__}"
@@ -75,6 +106,16 @@ def _judge(report: Report, name: str, events: Timed, plan: Any, interval: float)
         f"{where}: {len(too_close)} redraws come less than {interval * 1000:.0f} ms after the one "
         f"before ({len(plan)} redraws for {len(events)} deltas): wait at least `interval` between redraws",
     )
+    stale = _stale(events, plan, interval)
+    report.expect(
+        stale is None,
+        f"{where}: a redraw could come at {stale[0]:.3f} s but the next "
+        f"came only at {stale[1]:.3f} s, while deltas kept arriving: redraw as soon as a delta "
+        "arrives `interval` or more after the previous redraw (measured from the redraw, not from "
+        "the previous delta), and take the interval from the argument"
+        if stale
+        else "",
+    )
     if name.startswith("slow"):
         report.expect(
             len(plan) == len(events),
@@ -89,8 +130,15 @@ def check_redraws(
     """Exercise 7.1: ``redraws(events, interval)`` -> list of ``(time, text shown)``."""
 
     def body(report: Report) -> None:
-        for name, events in timed_streams().items():
-            _judge(report, name, events, redraws(list(events), interval), interval)
+        for every in dict.fromkeys((interval, 0.1, 0.01)):  # an interval of the caller's choosing
+            for name, events in timed_streams().items():
+                if every != interval and name.startswith("slow"):
+                    continue
+                ok, plan = report.call(
+                    redraws, list(events), every, what=f"on the {name} stream, interval={every:g}"
+                )
+                if ok:
+                    _judge(report, name, events, plan, every)
 
     return run_check("Exercise 7.1: coalesce redraws", body)
 
@@ -112,6 +160,43 @@ class BrokenStream:
         self.closed = True
 
 
+def _broken(
+    report: Report,
+    collect: Callable[[Iterable[str]], tuple[str, str | None]],
+    words: list[str],
+    arrived: int,
+    error: BaseException,
+) -> None:
+    """``collect`` on a stream that raises ``error`` after ``arrived`` deltas."""
+    what = f"a stream that fails after {arrived} deltas ({error})"
+    try:
+        got = collect(BrokenStream(words[:arrived], error))
+    except ProviderError:
+        report.expect(
+            False,
+            f"{what}: the stream's error escaped: catch it, so what arrived can still be shown",
+        )
+        return
+    if not report.expect(
+        isinstance(got, tuple) and len(got) == 2, f"{what}: return (text, note), got {got!r:.80}"
+    ):
+        return
+    text, note = got
+    want = "".join(words[:arrived])
+    report.expect(
+        text == want,
+        f"{what}: you kept {text!r:.60} but {want!r:.60} had arrived: keep what arrived",
+    )
+    report.expect(
+        isinstance(note, str) and str(error) in note,
+        f"{what}: the note should say what went wrong (include the error's message), got {note!r}",
+    )
+    report.expect(
+        isinstance(note, str) and re.search(rf"(?<!\d){arrived}(?!\d)", note) is not None,
+        f"{what}: the note should say how many deltas had arrived ({arrived}), got {note!r}",
+    )
+
+
 class ProviderError(Exception):
     """Stands in for ``openai.APIError`` / ``anthropic.APIStatusError`` raised mid-stream."""
 
@@ -129,30 +214,19 @@ def check_collect(collect: Callable[[Iterable[str]], tuple[str, str | None]]) ->
         report.equal(
             got, ("".join(words), None), "for a stream that ends normally, (all the text, None)"
         )
-        error = ProviderError("Overloaded (overloaded_error)")
+        for arrived, message in ((5, "Overloaded (overloaded_error)"), (12, "Connection reset")):
+            _broken(report, collect, words * 2, arrived, ProviderError(message))
         try:
-            got = collect(BrokenStream(words[:5], error))
-        except ProviderError:
+            got = collect(BrokenStream(words[:4], asyncio.CancelledError()))
+        except asyncio.CancelledError:
+            report.expect(True, "")
+        else:
             report.expect(
-                False, "the stream's error escaped: catch it, so what arrived can still be shown"
+                False,
+                "when the reading task is cancelled (the user pressed Stop) the stream raises "
+                f"CancelledError, and you returned {got!r:.60} instead: catch `Exception`, not "
+                "everything (a bare `except:` or `except BaseException` also swallows "
+                "cancellation, and the task never learns it was stopped)",
             )
-            return
-        if not report.expect(
-            isinstance(got, tuple) and len(got) == 2, f"return (text, note), got {got!r:.80}"
-        ):
-            return
-        text, note = got
-        report.expect(
-            text == "".join(words[:5]),
-            f"after a failure you kept {text!r} but {''.join(words[:5])!r} had arrived: keep what arrived",
-        )
-        report.expect(
-            isinstance(note, str) and "Overloaded" in note,
-            f"the note should say what went wrong (include the error's message), got {note!r}",
-        )
-        report.expect(
-            isinstance(note, str) and "5" in note,
-            f"the note should say how many deltas had arrived (5), got {note!r}",
-        )
 
     return run_check("Exercise 7.2: keep what arrived", body)
