@@ -8,14 +8,15 @@ PORT   ?= 8888
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k sse"`.
 PYTEST_ARGS ?=
 
-.PHONY: lab test bench lint format strip clean help
+.PHONY: lab test browser bench lint format strip clean help
 
 help:
-	@echo "make lab    set up, then open JupyterLab on notebooks/"
-	@echo "make test   set up, then run every test and notebook"
-	@echo "make bench  run the benchmarks in benchmarks/"
-	@echo "make lint   run ruff"
-	@echo "make strip  remove outputs from the notebooks"
+	@echo "make lab      set up, then open JupyterLab on notebooks/"
+	@echo "make test     set up and 'make browser', then run every test and notebook"
+	@echo "make browser  find Chromium/Chrome for the browser tests, or install it"
+	@echo "make bench    run the benchmarks in benchmarks/"
+	@echo "make lint     run ruff"
+	@echo "make strip    remove outputs from the notebooks"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), sys.version' 2>/dev/null || \
@@ -35,7 +36,13 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP)
+# Finds Chromium/Chrome, else installs it (apt-get as root or with passwordless
+# sudo, else `playwright install chromium`), else stops with the command to type.
+# Order and knobs: the docstring of tests/browser/provision_browser.py.
+browser: $(STAMP)
+	@PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python tests/browser/provision_browser.py
+
+test: browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
