@@ -25,10 +25,14 @@ except ModuleNotFoundError:  # Python 3.10
 BIN = Path(sys.executable).parent
 
 
-def _pyproject_requirements() -> dict[str, str]:
+def _pyproject_requirements(*extras: str) -> dict[str, str]:
+    """Core dependencies plus those of the extras (streamlab[...] self-references left out)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
-    return {Requirement(r).name.lower(): str(Requirement(r).specifier) for r in reqs}
+    reqs = list(project["dependencies"])
+    for extra in extras:
+        reqs += project["optional-dependencies"][extra]
+    parsed = [Requirement(r) for r in reqs]
+    return {r.name.lower(): str(r.specifier) for r in parsed if r.name != "streamlab"}
 
 
 def _environment_requirements(path: Path) -> tuple[dict[str, str], list[str]]:
@@ -47,9 +51,13 @@ def _environment_requirements(path: Path) -> tuple[dict[str, str], list[str]]:
     return reqs, other
 
 
-@pytest.mark.parametrize("path", ["environment.yml", "binder/environment.yml"])
-def test_environment_yml_agrees_with_pyproject(path):
-    expected = _pyproject_requirements()
+@pytest.mark.parametrize(
+    "path, extras",
+    [("environment.yml", ("course", "dev")), ("binder/environment.yml", ("course",))],
+)
+def test_environment_yml_agrees_with_pyproject(path, extras):
+    """environment.yml is `.[dev]` (everything); Binder is what learners need, `.[course]`."""
+    expected = _pyproject_requirements(*extras)
     found, other = _environment_requirements(ROOT / path)
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
@@ -60,8 +68,13 @@ def test_environment_yml_agrees_with_pyproject(path):
     )
     if path == "environment.yml":
         assert "-e ." in other, "environment.yml must install streamlab itself (-e .)"
-    else:  # Binder installs the package in postBuild (see NOTES on repo2docker)
+    else:  # repo2docker fails on `-e .` in the pip section; postBuild installs it
         assert "pip install --no-deps -e ." in (ROOT / "binder/postBuild").read_text()
+
+
+def test_dev_includes_the_course():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "streamlab[course]" in project["optional-dependencies"]["dev"]
 
 
 def test_python_floor_matches():

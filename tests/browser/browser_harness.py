@@ -4,8 +4,9 @@
   throwaway config, settings, workspaces and runtime folders (two servers may
   run at once under pytest-xdist), rooted at the repository so it can open
   ``notebooks/`` and ``tests/browser/``.
-- :func:`launch_chromium` starts Debian's ``/usr/bin/chromium`` through
-  Playwright (Playwright cannot download its own browsers here).
+- :func:`launch_chromium` starts, through Playwright, the Chromium or Chrome
+  that ``provision_browser.find_browser`` finds (``make test`` installs one
+  first when there is none; see that module for the order).
 - :class:`LabNotebook` opens a notebook, waits for the kernel, runs all
   cells, waits for them to finish and lists error outputs.
 
@@ -31,11 +32,13 @@ from typing import Any
 
 import httpx
 import pytest
+from provision_browser import SKIP_ENV, BrowserError, find_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-# From /work/shared/NOTES.md: what headless Chromium needs in a container.
+# Headless Chromium as root in a container: no sandbox (it needs user
+# namespaces that containers lack), no GPU, and no background traffic
+# (updates, sync, first-run pages) that would go to the internet.
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -45,21 +48,24 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-SKIP_ENV = "STREAMLAB_SKIP_BROWSER"
 
 
-def require_chromium() -> None:
-    """Fail (never skip silently) when Chromium is missing, unless opted out."""
+def require_chromium() -> Path:
+    """The browser to launch; fail (never skip silently) when there is none, unless opted out."""
     if os.environ.get(SKIP_ENV) == "1":
         pytest.skip(f"browser tests skipped on request ({SKIP_ENV}=1)")
-    if not CHROMIUM.exists():
+    try:
+        found = find_browser()
+    except BrowserError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if found is None:
         pytest.fail(
-            f"{CHROMIUM} is missing, so the browser tests cannot run. Install Debian's "
-            "chromium (`sudo apt-get install chromium`; .ci/run does this), or opt out "
-            f"explicitly with {SKIP_ENV}=1. Do not run `playwright install`: it cannot "
-            "download browsers here.",
+            "No Chromium or Chrome found, so the browser tests cannot run. `make test` "
+            "installs one first (python tests/browser/provision_browser.py does the same "
+            f"alone); or set CHROMIUM=/path/to/chromium, or opt out with {SKIP_ENV}=1.",
             pytrace=False,
         )
+    return found
 
 
 def _free_port() -> int:
@@ -233,9 +239,9 @@ class LabServer:
         self.stop()
 
 
-def launch_chromium(playwright: Any) -> Any:
-    """Debian's Chromium through Playwright (never ``playwright install``)."""
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+def launch_chromium(playwright: Any, executable: Path) -> Any:
+    """Headless ``executable`` (from :func:`require_chromium`) through Playwright."""
+    return playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
 
 
 @dataclass
@@ -284,7 +290,7 @@ class LabNotebook:
         page.goto(self.lab.notebook_url(self.relpath), wait_until="domcontentloaded")
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=timeout * 1000)
         # The toolbar says idle while the kernel is still connecting; the
-        # status bar's "| Idle" means it really is ready (NOTES.md).
+        # status bar's "| Idle" means it really is ready.
         try:
             page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout * 1000)
         except Exception as exc:
@@ -393,14 +399,14 @@ class _Shared:
         self.playwright: Any = None
         self.browser: Any = None
 
-    def acquire(self) -> _Shared:
+    def acquire(self, executable: Path) -> _Shared:
         if self.users == 0:
             from playwright.sync_api import sync_playwright
 
             self.lab = LabServer(ROOT).start()
             try:
                 self.playwright = sync_playwright().start()
-                self.browser = launch_chromium(self.playwright)
+                self.browser = launch_chromium(self.playwright, executable)
             except BaseException:
                 self.release(force=True)
                 raise
@@ -426,8 +432,7 @@ _SHARED = _Shared()
 
 @pytest.fixture(scope="session")
 def _browser_session() -> Any:
-    require_chromium()
-    shared = _SHARED.acquire()
+    shared = _SHARED.acquire(require_chromium())
     try:
         yield shared
     finally:
@@ -443,7 +448,7 @@ def lab_server(_browser_session: _Shared) -> LabServer:
 
 @pytest.fixture(scope="session")
 def chromium(_browser_session: _Shared) -> Any:
-    """Headless Debian Chromium driven by Playwright, one per process."""
+    """Headless Chromium (or Chrome) driven by Playwright, one per process."""
     return _browser_session.browser
 
 
