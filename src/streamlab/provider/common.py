@@ -143,11 +143,16 @@ def _is_text(value: str) -> bool:
     return True
 
 
+def check_json(value: Any) -> None:
+    """Raise the 400 for a parsed JSON value with a lone surrogate or nested too deeply."""
+    for _ in _walk(value, strings=True):
+        pass
+
+
 def json_problem(value: Any) -> str | None:
     """What is wrong with a parsed JSON value (a lone surrogate, too deep), or None."""
     try:
-        for _ in _walk(value, strings=True):
-            pass
+        check_json(value)
     except ProviderError as exc:
         return exc.message
     return None

@@ -57,7 +57,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
-from streamlab.provider.common import Answer, controls
+from streamlab.provider.common import Answer, check_json, check_known_fields, controls
 from streamlab.provider.common import field as body_field
 from streamlab.provider.config import RequestControls
 from streamlab.provider.endings import ending_from
@@ -112,6 +112,9 @@ def parse_frame(text: str) -> dict[str, Any]:
             f"A WebSocket message must be a JSON object, got {type(event).__name__}.",
             code="invalid_json",
         )
+    # A lone surrogate anywhere (input, stream_id, steering input) cannot be
+    # encoded again: refused here, before anything echoes it or generates from it.
+    check_json(event)
     kind = event.get("type")
     if kind not in ("response.create", "response.steer"):
         raise FrameError(
@@ -294,6 +297,7 @@ class _Session:
             )
         body.pop("generate", None)
         _check_numbers(body)
+        check_known_fields(body, "openai")
         model = body_field(body, "model", str, required=True)
         prev_id = body_field(body, "previous_response_id", str)
         if prev_id is not None:
