@@ -321,3 +321,36 @@ def test_hostile_input_is_a_named_4xx(local_server, api, case, status, param, ma
     if param:
         assert param.split("[")[0] in error["message"], error
     assert_responsive(local_server, api)
+
+
+def _no_constant(name: str) -> None:
+    raise AssertionError(f"/streamlab/stats sent {name}, which is not JSON")
+
+
+def test_hostile_controls_cannot_poison_the_stats_endpoint():
+    # A NaN control used to be accepted (NaN < 0 is false). A stall of NaN seconds
+    # returns at once (asyncio runs a NaN timer immediately) and shifted the schedule
+    # by NaN: every later token was recorded NaN late, and from then on
+    # GET /streamlab/stats was a plain-text 500. The timing controls must not get
+    # through either.
+    hostile = [
+        ("x-streamlab-fault", "stall-after=1;seconds=nan"),
+        ("x-streamlab-ttft-ms", "nan"),
+        ("x-streamlab-tokens-per-second", "nan"),
+        ("x-streamlab-jitter-ms", "nan"),
+    ]
+    with serve(ttft_ms=0, tokens_per_second=0, jitter_ms=0) as server:
+        statuses = [
+            post(server, api, {"stream": True}, {name: value, "x-streamlab-tokens": "5"})
+            for api in BASE
+            for name, value in hostile
+        ]
+        r = httpx.get(server.base_url + "/streamlab/stats", timeout=30)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json", r.text
+        stats = json.loads(r.text, parse_constant=_no_constant)
+        assert stats["lateness_samples"] == 0
+        assert [s.status_code for s in statuses] == [400] * len(statuses)
+        # The endpoint still reports real lateness once a normal stream has run.
+        assert post(server, "chat", {"stream": True}, FAST).status_code == 200
+        after = json.loads(httpx.get(server.base_url + "/streamlab/stats").text)
+        assert after["lateness_samples"] > 0 and "lateness_ms" in after
