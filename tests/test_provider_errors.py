@@ -119,3 +119,81 @@ def test_any_key_accepted_by_default(local_server):
         .responses.create(model="m", input="hi")
         .status
     )
+
+
+BIG = "Tell me about the ocean. " * (5 * 1024 * 1024 // 25)  # 5 MiB: above the 4 MiB cap
+USER_BIG = [{"role": "user", "content": BIG}]
+USER = [{"role": "user", "content": "hi"}]
+SDK_CALLS = {
+    # (id): (sdk, call(client), status, the SDK's error class)
+    "responses-too-large": (
+        "openai",
+        lambda c: c.responses.create(model="m", input=BIG),
+        413,
+        openai.APIStatusError,
+    ),
+    "chat-too-large": (
+        "openai",
+        lambda c: c.chat.completions.create(model="m", messages=USER_BIG),
+        413,
+        openai.APIStatusError,
+    ),
+    "messages-too-large": (
+        "anthropic",
+        lambda c: c.messages.create(model="m", max_tokens=50, messages=USER_BIG),
+        413,
+        anthropic.ContentTooLargeError,
+    ),
+    "responses-temperature": (
+        "openai",
+        lambda c: c.responses.create(model="m", input="hi", temperature="hot"),
+        400,
+        openai.BadRequestError,
+    ),
+    "responses-top-p": (
+        "openai",
+        lambda c: c.responses.create(model="m", input="hi", top_p=[1]),
+        400,
+        openai.BadRequestError,
+    ),
+    "chat-stop": (
+        "openai",
+        lambda c: c.chat.completions.create(model="m", messages=USER, stop=[1]),
+        400,
+        openai.BadRequestError,
+    ),
+    "messages-stop-sequences": (
+        "anthropic",
+        lambda c: c.messages.create(model="m", max_tokens=50, messages=USER, stop_sequences=[1]),
+        400,
+        anthropic.BadRequestError,
+    ),
+    "messages-top-k": (
+        "anthropic",
+        lambda c: c.messages.create(
+            model="m", max_tokens=50, messages=USER, extra_body={"top_k": "many"}
+        ),
+        400,
+        anthropic.BadRequestError,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def counting_server():
+    with serve(ttft_ms=0, tokens_per_second=0, jitter_ms=0) as server:
+        yield server
+
+
+@pytest.mark.parametrize("case", list(SDK_CALLS))
+def test_too_large_and_mistyped_bodies_are_4xx_the_sdks_do_not_retry(counting_server, case):
+    # The SDKs retry twice on >= 500 (and on connection errors): a body the server
+    # cannot use must be one 4xx that the SDK raises at once, one request in all.
+    sdk, call, status, error = SDK_CALLS[case]
+    client = getattr(counting_server, sdk)()  # the SDK's default: max_retries=2
+    before = counting_server.stats["requests"]
+    with pytest.raises(error) as info:
+        call(client)
+    assert info.value.status_code == status
+    assert counting_server.stats["requests"] - before == 1, "the SDK retried"
+    assert "Traceback" not in str(info.value.body)
