@@ -354,3 +354,32 @@ def test_hostile_controls_cannot_poison_the_stats_endpoint():
         assert post(server, "chat", {"stream": True}, FAST).status_code == 200
         after = json.loads(httpx.get(server.base_url + "/streamlab/stats").text)
         assert after["lateness_samples"] > 0 and "lateness_ms" in after
+
+
+def _limits_section() -> str:
+    import streamlab.provider
+
+    doc = streamlab.provider.__doc__ or ""
+    assert "\nLimits\n======\n" in doc, "the package docstring has no Limits section"
+    section = doc.split("\nLimits\n======\n", 1)[1]
+    return section.split("\n=", 1)[0]  # up to the next section's underline
+
+
+def test_every_limit_constant_is_documented_in_the_limits_section():
+    import importlib
+    import pkgutil
+    import re
+
+    import streamlab.provider
+
+    constants = {}
+    for info in pkgutil.iter_modules(streamlab.provider.__path__):
+        module = importlib.import_module(f"streamlab.provider.{info.name}")
+        for name, value in vars(module).items():
+            if re.fullmatch(r"MAX_[A-Z_]+", name) and isinstance(value, (int, float)):
+                constants.setdefault(name, value)
+    assert len(constants) >= 20, sorted(constants)
+    section = _limits_section()
+    mentioned = set(re.findall(r"``(MAX_[A-Z_]+)``", section))
+    assert set(constants) - mentioned == set(), "limits missing from the docstring"
+    assert mentioned - set(constants) == set(), "the docstring names limits that do not exist"

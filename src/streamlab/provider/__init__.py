@@ -294,6 +294,41 @@ provider's 401 (``AuthenticationError``); both ``Authorization: Bearer`` and
 A client that disconnects cancels its generation at once (no task is left
 running: ``server.stats["active_generations"]`` returns to 0).
 
+Limits
+======
+
+Every request's work is bounded. Past a limit the answer is a 4xx in the
+provider's shape (on a WebSocket: an error message, and the socket stays
+open), never a 500, a hang or a huge answer. Each limit is a named constant
+of a module of this package:
+
+- Requests (``app``, ``common``): ``MAX_HEADER_BYTES`` 32 KiB of request line
+  and headers (431; ``LocalServer`` stops reading at the socket, a WebSocket
+  handshake is closed with 1009); ``MAX_BODY_BYTES`` 4 MiB of body (413);
+  ``MAX_JSON_VALUES`` 100,000 JSON values, counted as commas before parsing
+  (413); ``MAX_JSON_DEPTH`` 64 levels of nesting (400); ``MAX_PROMPT_TOKENS``
+  200,000 estimated prompt tokens (400, the context-length message).
+- JSON schemas (``generation``): ``MAX_ARRAY_ITEMS`` 100 for ``minItems`` /
+  ``maxItems``, ``MAX_STRING_LENGTH`` 10,000 for ``minLength``, and one
+  generated answer at most ``MAX_JSON_NODES`` 10,000 values and
+  ``MAX_JSON_CHARS`` 200,000 characters of strings (400 naming the keyword).
+- Controls (``config``): headers, fault options, lesson parameters and
+  WebSocket options must be finite numbers within ``MAX_TTFT_MS`` 600,000
+  (10 minutes), ``MAX_TOKENS_PER_SECOND`` 1,000,000, ``MAX_JITTER_MS``
+  60,000, ``MAX_TOKENS`` 100,000 (``x-streamlab-tokens``, a lesson's
+  ``max_tokens``), ``MAX_FAULT_SECONDS`` 3,600 (stall ``seconds``,
+  ``slow-headers``, ``retry-after``; ``retry-after-ms`` 1000 times that),
+  ``MAX_EVENT_COUNT`` 10^9 (the ``-after=N`` faults, ``times``),
+  ``MAX_WRITE_BYTES`` 65,536 (``tiny-writes``, ``chunk_size``),
+  ``MAX_WRITE_DELAY_MS`` 10,000 (``delay-ms``, ``delay_ms``) and ``MAX_SEED``
+  2^63 - 1 either side of 0 (400 naming the value).
+- Lesson feeds (``lessons``): ``MAX_FEED_EVENTS`` 10,000 (``count``,
+  ``drop_after``, ``drop_every``) and ``MAX_RETRY_MS`` 3,600,000.
+- WebSockets (``server``): ``MAX_WS_MESSAGE_BYTES`` 1 MiB per message (a
+  bigger one closes the socket with 1009). The Responses mode allows 16
+  lanes per connection, 32 responses waiting on a lane and 16 queued
+  steering inputs per response (error events past them).
+
 Lesson endpoints
 ================
 
