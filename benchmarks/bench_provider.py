@@ -15,9 +15,17 @@
     a bare socket client) as a ratio to the events/s the real openai SDK can
     parse from the same server in the same run. Above 1 means the SDK, not the
     server, is the bottleneck.
+(d) Heavy requests: bodies just under the limits (a 4 MiB prompt, 4 MiB of
+    ``\\u`` escapes, 99,000 values, the same with a lone surrogate at the end,
+    a schema asking for the biggest answer allowed), sent unpaced while 50
+    paced streams flow.
+
+Every run reports the longest event-loop stall the server saw (goal < 50
+ms): a ticker task inside the server process (``_loop_probe.py``) measures
+how late it wakes up, which is how long any other request had to wait.
 
 Run: ``.venv/bin/python benchmarks/bench_provider.py [--streams 200]
-[--tokens 500] [--rate 50] [--ramp-ms 1000] [--sweep 50,100] [--only a|b|c]``.
+[--tokens 500] [--rate 50] [--ramp-ms 1000] [--sweep 50,100] [--only a|b|c|d]``.
 Takes about two minutes.
 """
 
@@ -35,13 +43,17 @@ import time
 
 MARK = b'"type": "response.output_text.delta"'
 CLK = os.sysconf("SC_CLK_TCK")
+STALL_GOAL_MS = 50
 
 
 def start_server(tps: float) -> tuple[subprocess.Popen[str], int]:
+    """The provider in its own process, with a loop-lag probe (``_loop_probe``)."""
     code = (
         "import sys, uvicorn, socket\n"
+        f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
+        "from _loop_probe import probed\n"
         "from streamlab.provider import create_app\n"
-        f"app = create_app(ttft_ms=0, tokens_per_second={tps}, jitter_ms=0)\n"
+        f"app = probed(create_app(ttft_ms=0, tokens_per_second={tps}, jitter_ms=0))\n"
         "s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1], flush=True)\n"
         "config = uvicorn.Config(app, log_level='warning', access_log=False, lifespan='off', backlog=1024)\n"
         "uvicorn.Server(config).run(sockets=[s])\n"
@@ -58,6 +70,18 @@ def start_server(tps: float) -> tuple[subprocess.Popen[str], int]:
                 proc.kill()
                 raise RuntimeError("the benchmark server did not start") from None
             time.sleep(0.02)
+
+
+def stall_ms(port: int, *, reset: bool = False) -> float:
+    """The longest event-loop stall the server's probe saw (ms) since the last reset."""
+    import httpx
+
+    url = f"http://127.0.0.1:{port}/bench/stall" + ("?reset=1" if reset else "")
+    return httpx.get(url, timeout=60).json()["max_ms"]
+
+
+def stall_verdict(ms: float) -> str:
+    return f"[goal < {STALL_GOAL_MS} ms: {'OK' if ms < STALL_GOAL_MS else 'MISSED'}]"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -151,12 +175,14 @@ def bench_a(streams: int, tokens: int, rate: float, ramp: float) -> dict[str, fl
     try:
         base = f"http://127.0.0.1:{port}"
         httpx.get(base + "/streamlab/stats?reset=1")
+        stall_ms(port, reset=True)
         load = os.getloadavg()[0]
         cpu0, t0, own0 = cpu_seconds(proc.pid), time.perf_counter(), time.process_time()
         client = asyncio.run(load_test(port, streams, tokens, rate, ramp))
         wall = time.perf_counter() - t0
         cpu = cpu_seconds(proc.pid) - cpu0
         client_cpu = time.process_time() - own0
+        stall = stall_ms(port)
         server = httpx.get(base + "/streamlab/stats").json()
     finally:
         proc.terminate()
@@ -173,6 +199,7 @@ def bench_a(streams: int, tokens: int, rate: float, ramp: float) -> dict[str, fl
         "wall": wall,
         "client_cpu": client_cpu,
         "load": load,
+        "stall": stall,
     }
 
 
@@ -199,6 +226,7 @@ def report_a(r: dict[str, float], tokens: int, rate: float) -> None:
         f"({r['streams'] * tokens / r['cpu']:,.0f} paced events per CPU-second); "
         f"client CPU {100 * r['client_cpu'] / r['wall']:.0f}%"
     )
+    print(f"    longest event-loop stall: {r['stall']:.1f} ms  {stall_verdict(r['stall'])}")
 
 
 NOTES = {
@@ -257,11 +285,13 @@ def bench_c(streams: int, tokens: int, rate: float, ramp: float) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         httpx.get(base + "/streamlab/stats?reset=1")
+        stall_ms(port, reset=True)
         load = os.getloadavg()[0]
         cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
         bodies = asyncio.run(run())
         wall = time.perf_counter() - t0
         cpu = cpu_seconds(proc.pid) - cpu0
+        stall = stall_ms(port)
         server = httpx.get(base + "/streamlab/stats").json()
     finally:
         proc.terminate()
@@ -285,6 +315,7 @@ def bench_c(streams: int, tokens: int, rate: float, ramp: float) -> None:
     print(
         f"    server CPU: {cpu:.2f} s over {wall:.1f} s wall = {100 * cpu / wall:.0f}% of one core"
     )
+    print(f"    longest event-loop stall: {stall:.1f} ms  {stall_verdict(stall)}")
 
 
 async def raw_rate(port: int, tokens: int) -> float:
@@ -323,8 +354,10 @@ def bench_b(tokens: int) -> None:
     proc, port = start_server(0)
     try:
         asyncio.run(raw_rate(port, 1000))  # warm-up
+        stall_ms(port, reset=True)
         server = max(asyncio.run(raw_rate(port, tokens)) for _ in range(3))
         sdk, helper = max((sdk_rate(port, tokens) for _ in range(2)), key=lambda r: r[0])
+        stall = stall_ms(port)
     finally:
         proc.terminate()
         proc.wait()
@@ -338,6 +371,90 @@ def bench_b(tokens: int) -> None:
         f"    ratio server / SDK = {server / sdk:.1f}x (helper: {server / helper:.1f}x)  "
         f"[> 1: the SDK, not the server, is the limit]"
     )
+    print(
+        f"    longest event-loop stall while unpaced streams ran: {stall:.1f} ms  "
+        f"{stall_verdict(stall)}"
+    )
+
+
+def heavy_bodies() -> dict[str, tuple[str, bytes]]:
+    """Requests that cost the server the most per byte, each close to a limit."""
+    from streamlab.provider.common import MAX_BODY_BYTES, MAX_JSON_VALUES
+    from streamlab.provider.generation import MAX_ARRAY_ITEMS, MAX_JSON_NODES
+
+    room = MAX_BODY_BYTES - 4096
+    values = MAX_JSON_VALUES - 1000
+    pad = "x" * (room // values - 4)
+    grid = {  # the biggest answer a schema may ask for, just under MAX_JSON_NODES
+        "type": "array",
+        "minItems": MAX_ARRAY_ITEMS,
+        "maxItems": MAX_ARRAY_ITEMS,
+        "items": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 8},
+            "minItems": MAX_JSON_NODES // MAX_ARRAY_ITEMS - 2,
+            "maxItems": MAX_JSON_NODES // MAX_ARRAY_ITEMS - 2,
+        },
+    }
+    schema = {"format": {"type": "json_schema", "name": "grid", "schema": grid}}
+    prompt = {"model": "m", "input": "Tell me about the ocean.", "stream": True}
+    bodies = {
+        "4 MiB prompt": {**prompt, "input": "word " * (room // 5)},
+        "4 MiB of \\u escapes": {**prompt, "input": "\u00e9" * (room // 6)},
+        f"{values:,} values": {**prompt, "pad": [pad] * values},
+        f"{values:,} values, a lone surrogate": {**prompt, "pad": [pad] * values + ["\ud800"]},
+        f"{MAX_JSON_NODES:,}-value schema answer": {**prompt, "text": schema},
+    }
+    return {name: ("/v1/responses", json.dumps(b).encode()) for name, b in bodies.items()}
+
+
+async def heavy_request(port: int, path: str, body: bytes) -> tuple[int, int]:
+    """Send one heavy request unpaced and read all of it: (status, bytes of the answer)."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nx-streamlab-tokens-per-second: 0\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    data = await whole_stream(port, head + body)
+    return int(data.split(b" ", 2)[1]), len(data)
+
+
+def bench_d(streams: int, rate: float, repeat: int = 3) -> None:
+    """Heavy requests served while paced streams run: the longest stall each one caused."""
+    heavy = heavy_bodies()
+
+    async def run() -> list[tuple[str, int, int, float]]:
+        background = [asyncio.ensure_future(one_stream(port, 100_000, i)) for i in range(streams)]
+        await asyncio.sleep(1.0)  # every stream is flowing
+        out = []
+        try:
+            for name, (path, body) in heavy.items():
+                await asyncio.to_thread(stall_ms, port, reset=True)
+                for _ in range(repeat):
+                    status, size = await heavy_request(port, path, body)
+                out.append((name, status, size, await asyncio.to_thread(stall_ms, port)))
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+        return out
+
+    proc, port = start_server(rate)
+    try:
+        load = os.getloadavg()[0]
+        results = asyncio.run(run())
+    finally:
+        proc.terminate()
+        proc.wait()
+    print(
+        f"(d) heavy requests, {repeat} of each, sent unpaced while {streams} streams flow at "
+        f"{rate:g} tokens/s (load average {load:.1f} when it started)"
+    )
+    for name, status, size, stall in results:
+        print(
+            f"    {name:<36} HTTP {status}, {size:>9,} bytes back; longest event-loop stall "
+            f"{stall:6.1f} ms  {stall_verdict(stall)}"
+        )
 
 
 def main() -> None:
@@ -357,7 +474,7 @@ def main() -> None:
         default=None,
         help="spread the stream starts over this many ms (default 1000; 0: all at once)",
     )
-    parser.add_argument("--only", choices=["a", "b", "c"])
+    parser.add_argument("--only", choices=["a", "b", "c", "d"])
     args = parser.parse_args()
     print(f"bench_provider on {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     # Real users do not all arrive in the same millisecond, and opening a
@@ -379,6 +496,8 @@ def main() -> None:
         bench_c(args.streams, args.tokens, args.rate, ramp)
     if args.only in (None, "b"):
         bench_b(args.fast_tokens)
+    if args.only in (None, "d"):
+        bench_d(50, args.rate)
 
 
 if __name__ == "__main__":

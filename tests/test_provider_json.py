@@ -152,3 +152,19 @@ def test_refs_anyof_and_bad_schema(local_server):
             input="x",
             text={"format": {"type": "json_schema", "name": "b", "schema": bad}},
         )
+
+
+def _grid(rows: int, columns: int) -> dict:
+    row = {"type": "array", "items": {"type": "string", "maxLength": 8}, "minItems": columns}
+    return {"type": "array", "items": {**row, "maxItems": columns}, "minItems": rows}
+
+
+def test_an_answer_may_have_exactly_max_json_nodes_values():
+    # 1 outer array + 100 rows + 100 x 98 strings = 9,901 values; 100 x 99 = 10,001.
+    # A string used to count twice, so the first was refused as well.
+    from streamlab.provider.generation import MAX_JSON_NODES, SchemaError
+
+    fits = json.loads(generate_json({**_grid(100, 98), "maxItems": 100}, "x"))
+    assert 1 + len(fits) + sum(map(len, fits)) == 9_901 <= MAX_JSON_NODES
+    with pytest.raises(SchemaError, match=f"at most {MAX_JSON_NODES} values"):
+        generate_json({**_grid(100, 99), "maxItems": 100}, "x")

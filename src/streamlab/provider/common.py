@@ -194,6 +194,9 @@ def _walk(value: Any, *, strings: bool) -> Iterator[None]:
                 param=top,
             )
         for key, sub in item.items() if isinstance(item, dict) else enumerate(item):
+            seen += 1
+            if seen % 8192 == 0:  # a container of 100,000 values is also checked in slices
+                yield
             if strings and isinstance(key, str) and not _is_text(key):
                 stack.append((key, (where, "(a key)"), depth + 1))
             if isinstance(sub, (str, dict, list)):

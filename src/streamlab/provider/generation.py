@@ -284,8 +284,8 @@ class _Budget:
     nodes: int = MAX_JSON_NODES
     chars: int = MAX_JSON_CHARS
 
-    def spend(self, where: str, *, chars: int = 0) -> None:
-        self.nodes -= 1
+    def spend(self, where: str, *, nodes: int = 1, chars: int = 0) -> None:
+        self.nodes -= nodes
         self.chars -= chars
         if self.nodes < 0 or self.chars < 0:
             raise SchemaError(
@@ -501,6 +501,12 @@ def _bound(
     return default
 
 
+@functools.cache
+def _topic_words(topic: str) -> tuple[str, ...]:
+    """The longer words of a topic's sentences (once: a big schema asks for thousands)."""
+    return tuple(w for w in _WORD_RE.findall(" ".join(CORPUS[topic][1]).lower()) if len(w) > 3)
+
+
 def _string(
     rng: random.Random,
     topic: str,
@@ -525,7 +531,6 @@ def _string(
             f"a{rng.getrandbits(12):03x}-{rng.getrandbits(48):012x}"
         )
     else:
-        words = [w for w in _WORD_RE.findall(" ".join(CORPUS[topic][1]).lower()) if len(w) > 3]
         if lname in ("name", "author", "person", "owner", "user", "username") or lname.endswith(
             "name"
         ):
@@ -535,7 +540,7 @@ def _string(
                 w.capitalize() for w in rng.choice(CORPUS[topic][1]).rstrip(".!").split()[:4]
             )
         elif lname in ("word", "keyword", "tag", "category", "tags", "keywords"):
-            s = rng.choice(words)
+            s = rng.choice(_topic_words(topic))
         else:
             s = rng.choice(CORPUS[topic][1])
     max_len = _keyword(node, "maxLength", (int,), where)
@@ -545,7 +550,7 @@ def _string(
     if len(s) < min_len:
         s = s + "x" * (min_len - len(s))
     if budget is not None:
-        budget.spend(where, chars=len(s))
+        budget.spend(where, nodes=0, chars=len(s))  # the value itself was counted by _value
     return s
 
 
