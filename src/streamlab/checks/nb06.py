@@ -3,22 +3,30 @@
 - :func:`check_assemble_tool_calls`: ``assemble_tool_calls(chunks)`` rebuilds
   parallel tool calls from raw Chat Completions chunks (SDK objects, built
   as the openai SDK builds them while streaming), where ``id`` and ``name``
-  come only in a call's first fragment and fragments of two calls interleave.
+  come only in a call's first fragment, fragments of several calls
+  interleave (even inside one chunk) and indexes go past 9.
 - :func:`check_agent_loop`: ``agent_loop(req, tools, max_rounds=...)`` runs
   the loop on a stream against a scripted model that records when each tool
-  ran, with what, and what was sent back.
+  ran, with what, what was sent back and on which request.
+
+The inputs vary (number of calls and rounds, fragment sizes, limits) and come
+from seeded random generators, so a solution cannot be fitted to one case.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamlab.checks._report import Report, run_check
+from streamlab.checks._report import Report, learner_error, run_check
 
 __all__ = ["check_assemble_tool_calls", "check_agent_loop", "chat_chunks", "ScriptedRequest"]
+
+Call = tuple[str, str, str]  # (id, name, arguments JSON text)
 
 
 def _chunk(delta: dict[str, Any] | None, finish: str | None = None, *, usage: bool = False) -> Any:
@@ -37,44 +45,67 @@ def _chunk(delta: dict[str, Any] | None, finish: str | None = None, *, usage: bo
     return construct_type(type_=ChatCompletionChunk, value=body)
 
 
-def _fragment(
-    index: int, arguments: str, call_id: str | None = None, name: str | None = None
-) -> dict[str, Any]:
-    function: dict[str, Any] = {"arguments": arguments}
+def _fragment(index: int, arguments: str | None, first: Call | None) -> dict[str, Any]:
+    function: dict[str, Any] = {} if arguments is None else {"arguments": arguments}
     call: dict[str, Any] = {"index": index, "function": function}
-    if call_id is not None:  # the first fragment of a call: the only one with id and name
-        call.update(id=call_id, type="function")
-        function["name"] = name
-    return {"tool_calls": [call]}
+    if first is not None:  # the first fragment of a call: the only one with id and name
+        call.update(id=first[0], type="function")
+        function["name"] = first[1]
+    return call
+
+
+def _pieces(text: str, rng: random.Random | None) -> list[str]:
+    out, i = [], 0
+    while i < len(text):
+        step = 5 if rng is None else rng.randint(1, 9)
+        out.append(text[i : i + step])
+        i += step
+    return out
 
 
 def chat_chunks(
-    calls: list[tuple[str, str, str]], *, text: str = "", interleave: bool = True
+    calls: list[Call],
+    *,
+    text: str = "",
+    interleave: bool = True,
+    rng: random.Random | None = None,
+    per_chunk: int = 1,
+    opening: str = "text",
 ) -> list[Any]:
     """The Chat chunks of a turn that makes ``calls`` [(id, name, arguments)], as the wire sends them.
 
-    Each call's arguments come in pieces of 5 characters; with
-    ``interleave`` the pieces of consecutive calls alternate. A role chunk
-    first, ``text`` (if any) before the calls, ``finish_reason`` and the
-    usage chunk (``choices == []``) last.
+    Arguments come in pieces of 5 characters (of 1 to 9 with ``rng``); with
+    ``interleave`` the pieces of consecutive calls alternate, and up to
+    ``per_chunk`` fragments of different calls share one chunk. ``opening``
+    is what a call's first fragment carries besides id and name: the first
+    piece (``"text"``), ``arguments: ""`` as OpenAI sends (``"empty"``) or no
+    arguments at all (``"none"``). A role chunk first, ``text`` (if any)
+    before the calls, ``finish_reason`` and the usage chunk
+    (``choices == []``) last.
     """
     out = [_chunk({"role": "assistant", "content": None})]
     if text:
         out += [_chunk({"content": text[i : i + 6]}) for i in range(0, len(text), 6)]
-    pieces = [[a[i : i + 5] for i in range(0, len(a), 5)] or [""] for _, _, a in calls]
-    started: set[int] = set()
+    pieces: list[list[str | None]] = []
+    for _, _, arguments in calls:
+        parts: list[str | None] = list(_pieces(arguments, rng))
+        if opening != "text" or not parts:
+            parts.insert(0, None if opening == "none" else "")
+        pieces.append(parts)
     order: list[tuple[int, int]] = []
     if interleave:
         for step in range(max((len(p) for p in pieces), default=0)):
             order += [(i, step) for i in range(len(calls)) if step < len(pieces[i])]
     else:
         order = [(i, step) for i in range(len(calls)) for step in range(len(pieces[i]))]
+    group: list[dict[str, Any]] = []
     for i, step in order:
-        call_id, name, _ = calls[i]
-        first = i not in started
-        started.add(i)
-        frag = _fragment(i, pieces[i][step], call_id if first else None, name if first else None)
-        out.append(_chunk(frag))
+        if len(group) == per_chunk or any(f["index"] == i for f in group):
+            out.append(_chunk({"tool_calls": group}))
+            group = []
+        group.append(_fragment(i, pieces[i][step], calls[i] if step == 0 else None))
+    if group:
+        out.append(_chunk({"tool_calls": group}))
     out.append(_chunk({}, "tool_calls" if calls else "stop"))
     out.append(_chunk(None, usage=True))
     return out
@@ -83,6 +114,24 @@ def chat_chunks(
 _WEATHER = ("call_w1", "get_weather", '{"city": "Paris", "unit": "celsius"}')
 _TIME = ("call_t2", "get_time", '{"timezone": "Europe/Paris"}')
 _SEARCH = ("call_s3", "search", '{"query": "streaming tool calls", "limit": 3}')
+_CITIES = ["Paris", "Zürich", "São Paulo", "Kyiv", "Lagos", "Osaka", "Lima", "Oslo"]
+_ZONES = {"Europe/Paris": "14:05", "Asia/Tokyo": "21:05", "America/Lima": "07:05"}
+
+
+def _random_call(rng: random.Random) -> Call:
+    """One plausible call: a random tool, random arguments, a fresh id."""
+    call_id = f"call_{rng.getrandbits(40):010x}"
+    kind = rng.choice(["get_weather", "get_time", "search"])
+    if kind == "get_weather":
+        args: dict[str, Any] = {
+            "city": rng.choice(_CITIES),
+            "unit": rng.choice(["celsius", "fahrenheit"]),
+        }
+    elif kind == "get_time":
+        args = {"timezone": rng.choice(sorted(_ZONES))}
+    else:
+        args = {"query": f"{rng.choice(_CITIES)} events", "limit": rng.randint(1, 4)}
+    return call_id, kind, json.dumps(args, ensure_ascii=False)
 
 
 def _as_call(call: Any) -> tuple[Any, Any, Any]:
@@ -91,69 +140,127 @@ def _as_call(call: Any) -> tuple[Any, Any, Any]:
     return getattr(call, "id", None), getattr(call, "name", None), getattr(call, "arguments", None)
 
 
+def _assemble_hint(exc: BaseException) -> str | None:
+    text = str(exc)
+    if isinstance(exc, IndexError):
+        return (
+            "the last chunk (the usage chunk, choices == []) has no choices when "
+            "stream_options={'include_usage': True}: skip a chunk whose choices are empty"
+        )
+    if isinstance(exc, ValueError):  # json.JSONDecodeError is one
+        return (
+            "A fragment alone is not JSON: join each call's fragments first (parse, if at all, "
+            "only at the end)"
+        )
+    if isinstance(exc, TypeError) and ("concatenate" in text or "operand" in text):
+        return (
+            "function.arguments is None in a fragment that has only id and name (the field is "
+            "Optional, and some servers send it so): add `or ''`"
+        )
+    if isinstance(exc, TypeError) and "not supported between" in text:
+        return "sort the calls by tool_call.index (a number); later fragments have id None"
+    return None
+
+
+def _diagnose_calls(r: Report, what: str, got: Any, want: list[Call], opening: str) -> None:
+    """Say what is wrong with the learner's calls ``got``, most telling problem first."""
+    if not isinstance(got, (list, tuple)):
+        r.expect(False, f"for {what} return a list of calls (a dict each), got {got!r:.80}")
+        return
+    got = [_as_call(c) for c in got]
+    if got == want:
+        r.expect(True, "")
+        return
+    if len(got) != len(want):
+        r.expect(
+            False,
+            f"for {what} expected {len(want)} call(s), got {len(got)}: parallel calls come "
+            "with index 0, 1, 2...; one list entry per index (not per id: later fragments have "
+            "id None; not its position in delta.tool_calls, which restarts in every chunk), in "
+            "index order; read every entry of delta.tool_calls (one chunk can carry fragments "
+            "of several calls)",
+        )
+        return
+    heads = [(i, n) for i, n, _ in got]
+    if heads != [(i, n) for i, n, _ in want] and sorted(heads, key=repr) == sorted(
+        ((i, n) for i, n, _ in want), key=repr
+    ):
+        r.expect(
+            False,
+            f"for {what} the calls are all there but out of order ({[i for i, _ in heads][:4]}...): "
+            "return them in index order, and sort the indexes as numbers (10 comes after 9, "
+            "not after 1)",
+        )
+        return
+    for k, ((gi, gn, ga), (wi, wn, wa)) in enumerate(zip(got, want, strict=True)):
+        if gi != wi or gn != wn:
+            r.expect(
+                False,
+                f"for {what}, call {k} has id {gi!r} and name {gn!r}, expected {wi!r} and "
+                f"{wn!r}: Chat sends id and name only in a call's first fragment (later ones "
+                "have id=None and no name); keep them from there, do not overwrite them",
+            )
+            return
+        if ga == wa:
+            continue
+        if not isinstance(ga, str):
+            r.expect(
+                False,
+                f"for {what}, call {k} ({wn}) has arguments of type {type(ga).__name__}: return "
+                "the JSON text as it arrived (a str), joined; whoever runs the tool parses it "
+                "once, when the call is complete",
+            )
+        elif opening == "text" and ga and wa.endswith(ga):
+            r.expect(
+                False,
+                f"for {what}, call {k} ({wn}) has arguments {ga!r}, expected {wa!r}: the first "
+                f"fragment of a call can carry arguments too (here {wa[: len(wa) - len(ga)]!r}), "
+                "besides id and name: add every fragment's arguments, the first included",
+            )
+        else:
+            r.expect(
+                False,
+                f"for {what}, call {k} ({wn}) has arguments {ga!r:.90}, expected {wa!r:.90}: "
+                "fragments of different calls can interleave, and one chunk can carry fragments "
+                "of several calls; tool_call.index says which call a fragment belongs to (not "
+                "its position in the list, not the last call started). Read every entry of "
+                "delta.tool_calls and join each call's fragments in arrival order",
+            )
+        return
+
+
 def check_assemble_tool_calls(assemble_tool_calls: Callable[[Any], Any]) -> bool:
     """Exercise 6.1: rebuild parallel tool calls from raw Chat chunks by ``index``."""
 
     def body(r: Report) -> None:
-        try:
-            assemble_tool_calls(iter([_chunk(None, usage=True)]))
-        except NotImplementedError:
-            raise
-        except IndexError:
-            r.expect(
-                False,
-                "on the usage chunk (choices == []) your function raised IndexError: with "
-                "stream_options={'include_usage': True} the last chunk has no choices; skip it",
-            )
+        ok, _ = r.call(
+            assemble_tool_calls,
+            iter([_chunk(None, usage=True)]),
+            what="on the usage chunk alone (choices == [])",
+            hint=_assemble_hint,
+        )
+        if not ok:
             return
+        rng = random.Random(6)
+        many = [_random_call(rng) for _ in range(12)]
         cases = [
-            ("two calls whose fragments interleave", [_WEATHER, _TIME], True, ""),
-            ("three calls, one after the other, after some text", [_WEATHER, _TIME, _SEARCH], False, "Let me check."),
-            ("one call", [_SEARCH], True, ""),
-            ("a text answer with no call", [], True, "It is sunny."),
+            ('two calls whose fragments interleave (first fragments with arguments "", as OpenAI '
+             "sends)", [_WEATHER, _TIME], dict(opening="empty"), ""),
+            ("three calls, one after the other, after some text", [_WEATHER, _TIME, _SEARCH],
+             dict(interleave=False), "Let me check."),
+            ("one call whose first fragment has no arguments (None)", [_SEARCH],
+             dict(opening="none"), ""),
+            ("a text answer with no call", [], {}, "It is sunny."),
+            ("12 parallel calls (indexes past 9), fragments of two calls in one chunk, random "
+             "fragment sizes (seed 6)", many, dict(rng=rng, per_chunk=2), ""),
         ]  # fmt: skip
-        for what, calls, interleave, text in cases:
-            try:
-                got = assemble_tool_calls(
-                    iter(chat_chunks(calls, text=text, interleave=interleave))
-                )
-            except ValueError as exc:
-                r.expect(
-                    False,
-                    f"for {what} your function raised {type(exc).__name__}: {exc}. A fragment alone is "
-                    "not JSON: join each call's fragments first (parse, if at all, only at the end)",
-                )
-                continue
-            got = [_as_call(c) for c in (got or [])]
-            want = [(i, n, a) for i, n, a in calls]
-            if got == want:
-                r.expect(True, "")
-                continue
-            if len(got) != len(want):
-                r.expect(
-                    False,
-                    f"for {what} expected {len(want)} call(s), got {len(got)}: parallel calls come "
-                    "with index 0, 1, 2...; one list entry per index, in index order",
-                )
-                continue
-            for k, ((gi, gn, ga), (wi, wn, wa)) in enumerate(zip(got, want, strict=True)):
-                if gi != wi or gn != wn:
-                    r.expect(
-                        False,
-                        f"for {what}, call {k} has id {gi!r} and name {gn!r}, expected {wi!r} and "
-                        f"{wn!r}: Chat sends id and name only in a call's first fragment (later ones "
-                        "have id=None and no name); keep them from there, do not overwrite them",
-                    )
-                    break
-                if ga != wa:
-                    r.expect(
-                        False,
-                        f"for {what}, call {k} ({wn}) has arguments {ga!r}, expected {wa!r}: "
-                        "fragments of different calls can interleave; tool_call.index says which "
-                        "call a fragment belongs to (not its position in the list, not the last "
-                        "call started). Join each call's fragments in arrival order",
-                    )
-                    break
+        for what, calls, options, text in cases:
+            chunks = chat_chunks(calls, text=text, **options)
+            ok, got = r.call(
+                assemble_tool_calls, iter(chunks), what=f"for {what}", hint=_assemble_hint
+            )
+            if ok:
+                _diagnose_calls(r, what, got, calls, options.get("opening", "text"))
 
     return run_check("Exercise 6.1: assemble parallel tool calls", body)
 
@@ -165,10 +272,11 @@ def check_assemble_tool_calls(assemble_tool_calls: Callable[[Any], Any]) -> bool
 class _Script:
     """What the scripted model does on each turn, and what it saw."""
 
-    turns: list[list[tuple[str, str, str]] | str]  # calls to make, or "text" / "!length"
+    turns: list[list[Call] | str]  # calls to make, or "text" / "!text" (cut short)
     streams: int = 0
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[dict[Any, Any]] = field(default_factory=list)
     finished: bool = False  # the current stream has sent its finish_reason
+    stale: list[int] = field(default_factory=list)  # streams made from an outdated request
 
     def stream(self) -> Iterator[Any]:
         self.finished = False
@@ -191,133 +299,297 @@ class ScriptedRequest:
 
     ``stream()`` gives the next turn's Chat chunks; ``then(end, results)``
     records the results sent back and checks one result per call, as the
-    real ``Request.then`` does.
+    real ``Request.then`` does. Each request knows how many rounds of
+    results it carries, so a stream of an outdated request is noticed.
     """
 
-    def __init__(self, script: _Script) -> None:
+    def __init__(self, script: _Script, rounds: int = 0) -> None:
         self._script = script
+        self._rounds = rounds
 
     def stream(self, client: Any = None) -> Iterator[Any]:
+        if self._rounds != len(self._script.results):
+            self._script.stale.append(self._script.streams + 1)
         return self._script.stream()
 
     def then(self, end: Any, results: Any = None) -> ScriptedRequest:
         results = dict(results or {})
         calls = [c.id for c in getattr(end, "tool_calls", ())]
-        if sorted(results) != sorted(calls):
+        if set(results) != set(calls) or len(results) != len(calls):
             raise ValueError(
-                f"then() needs one result per tool call: the calls were {calls}, the results were "
-                f"for {sorted(results)}"
+                "then() needs exactly one result per tool call, keyed by call.id: the calls "
+                f"were {calls}, the results were for {list(results)}"
             )
         self._script.results.append(results)
-        return ScriptedRequest(self._script)
+        return ScriptedRequest(self._script, self._rounds + 1)
 
 
-def _tools(
-    script: _Script, log: list[tuple[str, dict[str, Any], bool]]
-) -> dict[str, Callable[..., Any]]:
-    def get_weather(city: str, unit: str = "fahrenheit") -> dict[str, Any]:
-        log.append(("get_weather", {"city": city, "unit": unit}, script.finished))
-        return {"city": city, "temperature": 21 if unit == "celsius" else 70, "unit": unit}
+def _get_weather(city: str, unit: str = "fahrenheit") -> dict[str, Any]:
+    return {"city": city, "temperature": 21 if unit == "celsius" else 70, "unit": unit}
 
-    def get_time(timezone: str) -> str:
-        log.append(("get_time", {"timezone": timezone}, script.finished))
-        if timezone == "Mars/Olympus":
-            raise ValueError(f"unknown timezone {timezone!r}")
-        return "14:05"
 
-    def search(query: str, limit: int = 10) -> list[str]:
-        log.append(("search", {"query": query, "limit": limit}, script.finished))
-        return [f"result {i}" for i in range(limit)]
+def _get_time(timezone: str) -> str:
+    if timezone not in _ZONES:
+        raise ValueError(f"unknown timezone {timezone!r}: use an IANA name such as Europe/Paris")
+    return _ZONES[timezone]
 
-    return {"get_weather": get_weather, "get_time": get_time, "search": search}
+
+def _search(query: str, limit: int = 10) -> list[str]:
+    if query == "everything":
+        raise TimeoutError("the search backend did not answer within 5 s")
+    return [f"{query}: result {i}" for i in range(limit)]
+
+
+_TOOLS: dict[str, Callable[..., Any]] = {
+    "get_weather": _get_weather,
+    "get_time": _get_time,
+    "search": _search,
+}
+#: Calls whose tool raises, and a phrase of the message that must go back to the model.
+_BAD_TIME = ("call_t9", "get_time", '{"timezone": "Mars/Olympus"}')
+_SLOW_SEARCH = ("call_s8", "search", '{"query": "everything", "limit": 10}')
+_ERRORS = {"call_t9": "unknown timezone", "call_s8": "did not answer within 5 s"}
+
+_Log = list[tuple[str, tuple[Any, ...], dict[str, Any], bool]]
+
+
+def _tools(script: _Script, log: _Log, **override: Callable[..., Any]) -> dict[str, Any]:
+    """The tools the learner's loop gets: each records its name, arguments and timing."""
+
+    def recorded(name: str, impl: Callable[..., Any]) -> Callable[..., Any]:
+        def tool(*args: Any, **kwargs: Any) -> Any:
+            log.append((name, args, kwargs, script.finished))
+            return impl(*args, **kwargs)
+
+        tool.__name__ = name
+        return tool
+
+    return {name: recorded(name, impl) for name, impl in {**_TOOLS, **override}.items()}
+
+
+@dataclass
+class _Run:
+    end: Any
+    script: _Script
+    log: _Log
 
 
 def _run(
-    agent_loop: Callable[..., Any], turns: list[Any], max_rounds: int
-) -> tuple[Any, _Script, list[Any]]:
+    r: Report,
+    agent_loop: Callable[..., Any],
+    turns: list[Any],
+    max_rounds: int,
+    what: str,
+    hint: str = "",
+) -> _Run | None:
     script = _Script(turns)
-    log: list[tuple[str, dict[str, Any], bool]] = []
-    end = agent_loop(ScriptedRequest(script), _tools(script, log), max_rounds=max_rounds)
-    return end, script, log
+    log: _Log = []
+    ok, end = r.call(
+        agent_loop,
+        ScriptedRequest(script),
+        _tools(script, log),
+        max_rounds=max_rounds,
+        what=what,
+        hint=hint,
+    )
+    return _Run(end, script, log) if ok else None
+
+
+def _same_result(sent: Any, want: Any) -> bool:
+    """``sent`` is what the tool returned: as it is, as JSON text, or as its ``str``."""
+    if sent == want:
+        return True
+    if isinstance(sent, str):
+        try:
+            if json.loads(sent) == want:
+                return True
+        except ValueError:
+            pass
+        return sent == str(want)
+    return False
+
+
+def _check_rounds(r: Report, what: str, run: _Run, rounds: list[list[Call]], streams: int) -> bool:
+    """The tools of ``rounds`` ran, complete, in order, and their results went back on fresh requests."""
+    early = [name for name, _, _, finished in run.log if not finished]
+    if not r.expect(
+        not early,
+        f"{what}: {early} ran before its stream had finished: its arguments were still partial. "
+        "A tool runs only on a complete call (ToolCallDone, or the StreamEnd's tool_calls)",
+    ):
+        return False
+    if not r.expect(
+        run.script.streams == streams,
+        f"{what}: that takes {streams} streams (one per round of tools, then the answer); your "
+        f"loop streamed {run.script.streams} time(s): stream again after each round of results, "
+        "until the outcome is not 'tool_calls'",
+    ):
+        return False
+    want = [(n, json.loads(a)) for calls in rounds for _, n, a in calls]
+    got = [(n, kwargs) if not args else (n, args) for n, args, kwargs, _ in run.log]
+    if not r.equal(
+        got,
+        want,
+        f"{what}: the tools that ran (name, arguments); pass every argument by name: "
+        "tools[call.name](**call.parsed_arguments())",
+    ):
+        return False
+    if rounds and not run.script.results and run.script.streams > 1:
+        return r.expect(
+            False,
+            f"{what}: your loop streamed again but no results were sent back: build the next "
+            "request with them, req = req.then(end, results), and stream that",
+        )
+    if run.script.stale:
+        return r.expect(
+            False,
+            f"{what}: stream {run.script.stale[0]} was made from a request that does not carry the "
+            "earlier rounds (the model would forget them): stream the request then() returned, "
+            "req = req.then(end, results), every round",
+        )
+    for calls, sent in zip(rounds, run.script.results, strict=False):
+        for call_id, name, arguments in calls:
+            if call_id in _ERRORS:
+                continue
+            want_result = _TOOLS[name](**json.loads(arguments))
+            if not _same_result(sent.get(call_id), want_result):
+                return r.expect(
+                    False,
+                    f"{what}: the result sent back for call {call_id} ({name}) was "
+                    f"{sent.get(call_id)!r:.80}, but its tool returned {want_result!r:.80}: send "
+                    "what that call's tool returned, under that call's id",
+                )
+    return True
 
 
 def check_agent_loop(agent_loop: Callable[..., Any]) -> bool:
-    """Exercise 6.2: the agent loop on a stream, two tool rounds, a round limit, errors sent back."""
+    """Exercise 6.2: the agent loop on a stream, tool rounds, a round limit, errors sent back."""
 
     def body(r: Report) -> None:
-        two_rounds = [[_WEATHER, _SEARCH], [_TIME], "It is 21 C and 14:05 in Paris."]
-        end, script, log = _run(agent_loop, two_rounds, max_rounds=3)
-        early = [name for name, _, finished in log if not finished]
-        if not r.expect(
-            not early,
-            f"{early} ran before its stream had finished: its arguments were still partial. A "
-            "tool runs only on a complete call (ToolCallDone, or the StreamEnd's tool_calls)",
-        ):
+        answer = "It is 21 C and 14:05 in Paris."
+        two = [[_WEATHER, _SEARCH], [_TIME]]
+        what = "two tool rounds (two parallel calls, then one), then the answer, max_rounds=3"
+        run = _run(r, agent_loop, [*two, answer], 3, what)
+        if run is None:
             return
-        r.equal(
-            [(n, a) for n, a, _ in log],
-            [
-                ("get_weather", {"city": "Paris", "unit": "celsius"}),
-                ("search", {"query": "streaming tool calls", "limit": 3}),
-                ("get_time", {"timezone": "Europe/Paris"}),
-            ],
-            "the tools run (name, arguments) over two rounds; pass every argument: "
-            "tools[call.name](**call.parsed_arguments())",
-        )
+        _check_rounds(r, what, run, two, streams=3)
         r.expect(
-            script.streams == 3,
-            f"two tool rounds then an answer take 3 streams; your loop streamed {script.streams} "
-            "time(s): stream again after each round of results, until the outcome is not 'tool_calls'",
+            getattr(run.end, "outcome", None) == "stop"
+            and getattr(run.end, "text", None) == answer,
+            f"return the final StreamEnd (outcome 'stop', its text the answer); got {run.end!r:.120}",
         )
-        r.expect(
-            getattr(end, "outcome", None) == "stop" and getattr(end, "text", None) == two_rounds[2],
-            f"return the final StreamEnd (outcome 'stop', its text the answer); got {end!r:.120}",
-        )
-        if script.results:
-            sent = script.results[0].get("call_w1")
+
+        rng = random.Random(6)
+        rounds = [[_random_call(rng) for _ in range(rng.randint(1, 3))] for _ in range(3)]
+        what = "three rounds of 1 to 3 random calls (seed 6), then the answer, max_rounds=5"
+        run = _run(r, agent_loop, [*rounds, "Done."], 5, what)
+        if run is not None and _check_rounds(r, what, run, rounds, streams=4):
             r.expect(
-                isinstance(sent, (dict, str)) and "21" in json.dumps(sent),
-                f"the result sent back for get_weather was {sent!r}: send what the tool returned",
+                getattr(run.end, "outcome", None) == "stop",
+                f"{what}: return the answer's StreamEnd; got {run.end!r:.100}",
             )
 
         # The round limit: tools run at most max_rounds times, the last stream is kept.
-        end, script, log = _run(agent_loop, [[_WEATHER], [_TIME], [_SEARCH], "done"], max_rounds=2)
-        r.expect(
-            len(script.results) == 2 and script.streams == 3,
-            f"with max_rounds=2 and a model that keeps calling tools, run 2 rounds of tools and "
-            f"stop after the 3rd stream; your loop sent {len(script.results)} round(s) of results "
-            f"and streamed {script.streams} time(s) (an off-by-one is the usual cause)",
-        )
-        r.expect(
-            getattr(end, "outcome", None) == "tool_calls",
-            "at the round limit return the last StreamEnd as it is (outcome 'tool_calls', its "
-            f"calls not run), so the caller sees the loop did not finish; got {end!r:.100}",
-        )
+        for limit in (1, 2, 4):
+            rounds = [
+                [_random_call(rng) for _ in range(rng.randint(1, 2))] for _ in range(limit + 2)
+            ]
+            what = f"with max_rounds={limit} and a model that keeps calling tools"
+            run = _run(r, agent_loop, [*rounds, "done"], limit, what)
+            if run is None:
+                continue
+            sent, streams = len(run.script.results), run.script.streams
+            if not r.expect(
+                sent == limit and streams == limit + 1,
+                f"{what}, run {limit} round(s) of tools and stop after stream {limit + 1}; your "
+                f"loop sent {sent} round(s) of results and streamed {streams} time(s): take the "
+                "limit from the max_rounds argument (an off-by-one is the usual cause)",
+            ):
+                continue
+            ran, want = len(run.log), sum(len(calls) for calls in rounds[:limit])
+            r.expect(
+                ran == want,
+                f"{what}, your loop ran {ran} tool call(s), but its first {limit} round(s) make "
+                f"{want}: at the limit return the last StreamEnd as it is, its calls not run",
+            )
+            last = [c.id for c in getattr(run.end, "tool_calls", ())]
+            r.expect(
+                getattr(run.end, "outcome", None) == "tool_calls"
+                and last == [c[0] for c in rounds[limit]],
+                f"{what}, return the last StreamEnd as it is (outcome 'tool_calls', its calls not "
+                f"run), so the caller sees the loop did not finish; got {run.end!r:.100}",
+            )
 
-        # A tool that fails: its error goes back to the model as the result.
-        bad_time = ("call_t9", "get_time", '{"timezone": "Mars/Olympus"}')
-        try:
-            end, script, log = _run(agent_loop, [[bad_time], "Sorry, unknown place."], max_rounds=3)
-        except ValueError as exc:
-            r.expect(
-                False,
-                f"a tool raised ValueError({exc}) and your loop let it out: send the error "
-                "text back as that call's result (the model can correct itself)",
-            )
-        else:
-            sent = script.results[0].get("call_t9") if script.results else None
-            r.expect(
-                "Mars/Olympus" in str(sent),
-                f"a tool that raised was answered with {sent!r}: do not swallow the error, send "
-                "its message (e.g. f'error: {exc}') as the result",
-            )
+        _check_tool_errors(r, agent_loop)
+        _check_cancelled(r, agent_loop)
 
         # An ending that is not a tool call ends the loop: no more streams.
-        end, script, _ = _run(agent_loop, ["!Half an ans", "never"], max_rounds=3)
-        r.expect(
-            script.streams == 1 and getattr(end, "outcome", None) == "length",
-            f"a stream cut short (outcome 'length') must end the loop and be returned; your loop "
-            f"streamed {script.streams} time(s) and returned {getattr(end, 'outcome', end)!r}",
-        )
+        run = _run(r, agent_loop, ["!Half an ans", "never"], 3, "a stream cut short")
+        if run is not None:
+            r.expect(
+                run.script.streams == 1 and getattr(run.end, "outcome", None) == "length",
+                "a stream cut short (outcome 'length') must end the loop and be returned; your "
+                f"loop streamed {run.script.streams} time(s) and returned "
+                f"{getattr(run.end, 'outcome', run.end)!r}",
+            )
 
     return run_check("Exercise 6.2: the agent loop on a stream", body)
+
+
+def _check_tool_errors(r: Report, agent_loop: Callable[..., Any]) -> None:
+    """Tools that raise: their messages go back to the model as the calls' results."""
+    calls = [_BAD_TIME, _WEATHER, _SLOW_SEARCH]
+    what = "a round in which two of three tools raise (ValueError, TimeoutError)"
+    run = _run(
+        r,
+        agent_loop,
+        [calls, "Sorry, I could not find that."],
+        3,
+        what,
+        hint="your loop let it out: catch Exception around each tool call (any type, not only "
+        "ValueError) and send the error's message back as that call's result (the model can "
+        "correct itself)",
+    )
+    if run is None or not _check_rounds(r, what, run, [calls], streams=2):
+        return
+    sent = run.script.results[0] if run.script.results else {}
+    for call_id, phrase in _ERRORS.items():
+        r.expect(
+            phrase in str(sent.get(call_id)),
+            f"{what}: the call {call_id} whose tool raised an error saying '...{phrase}...' was "
+            f"answered with {sent.get(call_id)!r:.80}: do not swallow the error, send its message "
+            "(e.g. f'error: {exc}') as the result, so that the model knows what went wrong",
+        )
+
+
+def _check_cancelled(r: Report, agent_loop: Callable[..., Any]) -> None:
+    """A tool cancelled (someone pressed Stop) stops the loop: the cancellation is not a result."""
+    stop = asyncio.CancelledError("the run was stopped")
+
+    def cancelled(*args: Any, **kwargs: Any) -> Any:
+        raise stop
+
+    script = _Script([[_WEATHER], "never"])
+    log: _Log = []
+    try:
+        agent_loop(
+            ScriptedRequest(script), _tools(script, log, get_weather=cancelled), max_rounds=3
+        )
+    except NotImplementedError:
+        raise
+    except asyncio.CancelledError:
+        r.expect(
+            script.streams == 1,
+            "a tool was cancelled and your loop streamed again before letting it out: stop at once",
+        )
+        return
+    except Exception as exc:
+        r.expect(False, learner_error(exc, "a tool raised asyncio.CancelledError"))
+        return
+    r.expect(
+        False,
+        "a tool raised asyncio.CancelledError (someone stopped the run) and your loop caught it "
+        f"and went on ({script.streams} stream(s)): CancelledError and KeyboardInterrupt (the "
+        "kernel's Stop) are BaseException, not Exception; catch Exception, not BaseException "
+        "(a bare `except:` catches them too), so that a stop stops the loop",
+    )

@@ -176,12 +176,25 @@ def rng_for(prompt: str, seed: int) -> random.Random:
 
 def pick_topic(text: str, rng: random.Random | None = None) -> str | None:
     """The corpus topic whose keywords appear in ``text`` first, else None."""
-    words = _WORD_RE.findall(text.lower())
-    for word in words:
+    # Cached because the JSON generator asks once per value with the same
+    # prompt (uncached, this scan was most of a tool call's setup); long
+    # texts are not kept, so the cache stays small.
+    return _topic_of(text) if len(text) <= 4096 else _topic_of.__wrapped__(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _topic_of(text: str) -> str | None:
+    for word in _WORD_RE.findall(text.lower()):
         for topic, (keywords, _) in CORPUS.items():
             if any(word.startswith(k) for k in keywords):
                 return topic
     return None
+
+
+@functools.cache
+def _topic_words(topic: str) -> tuple[str, ...]:
+    """The corpus words of ``topic`` longer than three letters (for word-like strings)."""
+    return tuple(w for w in _WORD_RE.findall(" ".join(CORPUS[topic][1]).lower()) if len(w) > 3)
 
 
 def requested_sentences(prompt: str, rng: random.Random) -> int:
