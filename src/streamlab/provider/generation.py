@@ -514,12 +514,6 @@ def _bound(
     return default
 
 
-@functools.cache
-def _topic_words(topic: str) -> tuple[str, ...]:
-    """The longer words of a topic's sentences (once: a big schema asks for thousands)."""
-    return tuple(w for w in _WORD_RE.findall(" ".join(CORPUS[topic][1]).lower()) if len(w) > 3)
-
-
 def _string(
     rng: random.Random,
     topic: str,
