@@ -36,10 +36,12 @@ from streamlab.provider.common import (
     field,
     make_answer,
     new_id,
+    off_loop,
     request_body,
     respond,
     text_of,
 )
+from streamlab.provider.config import RequestControls
 from streamlab.provider.endings import Ending, ending_from
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.frames import DeltaFrames
@@ -280,9 +282,13 @@ async def create_message(request: Request) -> Any:
         raise _bad("messages: at least one message is required")
     h = _history(messages, body.get("system"))
     stream = field(body, "stream", bool, default=False)
-    _plan(body, h, 0, None, None)  # a bad body is a 400 before the controls are read
-    c = controls(request)
-    turn = _plan(body, h, c.seed, c.length, ending_from(request.headers, "messages"))
+
+    def plan() -> tuple[RequestControls, MessageTurn]:
+        _plan(body, h, 0, None, None)  # a bad body is a 400 before the controls are read
+        c = controls(request)
+        return c, _plan(body, h, c.seed, c.length, ending_from(request.headers, "messages"))
+
+    c, turn = await off_loop(request, body, plan)
     msg_id = new_id("msg")
     usage = {
         "input_tokens": max(1, count_tokens(h.context + h.prompt)),

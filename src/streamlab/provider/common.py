@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
@@ -124,6 +124,29 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+_T = TypeVar("_T")
+
+#: A body this big, or one asking for JSON from a schema or for tool calls, is
+#: planned in a worker thread (see ``off_loop``).
+OFF_LOOP_BYTES = 64 * 1024
+_PLANNING_FIELDS = ("tools", "text", "response_format", "output_config")
+
+
+async def off_loop(request: Request, body: dict[str, Any], plan: Callable[[], _T]) -> _T:
+    """``plan()``, in a worker thread when it may hold the event loop for long.
+
+    Planning a turn is pure Python (the topic of a 4 MiB prompt, 10,000 values
+    from a schema, tool arguments): in a thread, the interpreter switches back
+    to the loop every few milliseconds, so other streams keep flowing. A small
+    plain request is planned in place, where a thread hop would cost more.
+    """
+    size = request.headers.get("content-length", "")
+    big = not (size.isascii() and size.isdigit()) or int(size) > OFF_LOOP_BYTES
+    if big or any(body.get(name) for name in _PLANNING_FIELDS):
+        return await asyncio.to_thread(plan)
+    return plan()
+
+
 def _path(where: tuple[Any, ...] | None) -> str:
     keys: list[Any] = []
     while where is not None:
@@ -171,7 +194,7 @@ def _walk(value: Any, *, strings: bool) -> Iterator[None]:
     while stack:
         item, where, depth = stack.pop()
         seen += 1
-        if seen % 8192 == 0:
+        if seen % 1024 == 0:
             yield
         if isinstance(item, str):
             if strings and not item.isascii() and not _is_text(item):
@@ -195,7 +218,7 @@ def _walk(value: Any, *, strings: bool) -> Iterator[None]:
             )
         for key, sub in item.items() if isinstance(item, dict) else enumerate(item):
             seen += 1
-            if seen % 8192 == 0:  # a container of 100,000 values is also checked in slices
+            if seen % 1024 == 0:  # a container of 100,000 values is also checked in slices
                 yield
             if strings and isinstance(key, str) and not _is_text(key):
                 stack.append((key, (where, "(a key)"), depth + 1))

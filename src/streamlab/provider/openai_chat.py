@@ -32,10 +32,12 @@ from streamlab.provider.common import (
     make_answer,
     new_id,
     now,
+    off_loop,
     request_body,
     respond,
     text_of,
 )
+from streamlab.provider.config import RequestControls
 from streamlab.provider.endings import REFUSAL_TEXT, Ending, ending_from
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.frames import DeltaFrames
@@ -290,19 +292,23 @@ async def create_chat_completion(request: Request) -> Any:
     if json_mode == "json_object":
         schema = prompted_schema(h.context)
         json_mode = "json_schema" if schema is not None else json_mode
-    _plan(body, h, 0, None, None, json_mode=json_mode, schema=schema)  # 400s before faults
-    c = controls(request, body_seed=field(body, "seed", int))
-    turn = _plan(
-        body,
-        h,
-        c.seed,
-        c.length,
-        ending_from(request.headers, "chat"),
-        max_tokens=max_tokens,
-        stop=stop,
-        json_mode=json_mode,
-        schema=schema,
-    )
+
+    def plan() -> tuple[RequestControls, ChatTurn]:
+        _plan(body, h, 0, None, None, json_mode=json_mode, schema=schema)  # 400s before faults
+        c = controls(request, body_seed=field(body, "seed", int))
+        return c, _plan(
+            body,
+            h,
+            c.seed,
+            c.length,
+            ending_from(request.headers, "chat"),
+            max_tokens=max_tokens,
+            stop=stop,
+            json_mode=json_mode,
+            schema=schema,
+        )
+
+    c, turn = await off_loop(request, body, plan)
     chat_id, created = new_id("chatcmpl"), now()
     return respond(
         c,

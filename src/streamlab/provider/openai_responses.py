@@ -47,6 +47,7 @@ from streamlab.provider.common import (
     make_answer,
     new_id,
     now,
+    off_loop,
     positive_int,
     request_body,
     respond,
@@ -643,9 +644,14 @@ def plan_turn(req: ResponseRequest, c: RequestControls, ending: Ending | None) -
 
 async def create_response(request: Request) -> Any:
     body, model = await request_body(request)
-    req = parse_request(body, model)  # a bad body is a 400 before the controls are read
-    c = controls(request)
-    turn = plan_turn(req, c, ending_from(request.headers, "responses"))
+
+    def plan() -> tuple[RequestControls, ResponseTurn]:
+        req = parse_request(body, model)  # a bad body is a 400 before the controls are read
+        c = controls(request)
+        return c, plan_turn(req, c, ending_from(request.headers, "responses"))
+
+    c, turn = await off_loop(request, body, plan)
+    req = turn.req
     return respond(
         c,
         turn.answer or Answer([], "stop", None, 0),
