@@ -118,7 +118,9 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise ProviderError(
             400, f"The request body must be a JSON object, got {type(body).__name__}."
         )
-    surrogates = _SURROGATE_ESCAPE.search(raw) is not None
+    # bytes.find is a memchr scan; the regex stops at every \u (4 MiB of \u00e9: 19 ms).
+    maybe = b"\\ud" in raw or b"\\uD" in raw
+    surrogates = maybe and _SURROGATE_ESCAPE.search(raw) is not None
     if surrogates or raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
         await _check_values(body, strings=surrogates)
     return body
