@@ -1,4 +1,4 @@
-"""Agent frameworks from PyPI complete a tool round trip against the local provider, offline.
+"""Agent frameworks and client libraries from PyPI complete a tool round trip against the local provider, offline.
 
 Their pins clash with ours (openai-agents needs ``websockets<17``; instructor
 needs ``jiter<0.15``), so each group lives in its own throwaway virtualenv
@@ -25,6 +25,7 @@ SCRIPTS = Path(__file__).parent / "frameworks"
 VENVS = ROOT / ".venv-frameworks"
 AGENTS = ("openai-agents==0.24.0", "pydantic-ai-slim[openai]==2.68.0")
 INSTRUCTOR = ("instructor==1.17.0",)
+CLIENTS = ("langchain-openai==1.8.1", "langchain-anthropic==1.7.10", "litellm==1.110.2")
 
 
 def framework_python(requirements: tuple[str, ...]) -> Path:
@@ -102,3 +103,26 @@ def test_instructor_tools_mode(local_server):
     last = out["partial"][-1]
     assert len(out["partial"]) > 2 and last["city"] == "Lisbon"
     assert isinstance(last["population"], int)
+
+
+@pytest.fixture(scope="module")
+def clients_python() -> Path:
+    return framework_python(CLIENTS)
+
+
+def test_langchain_streamed_tool_loop_on_all_three_apis(clients_python, local_server):
+    out = run_script(clients_python, "langchain_roundtrip.py", local_server.base_url)
+    for api in ("chat", "responses", "messages"):
+        run = out[api]
+        assert run["calls"] == [["get_weather", {"city": "Lisbon"}]], api
+        assert "Sunny and 21 C in Lisbon" in run["final"], api
+        assert run["chunks"] > 10, api
+
+
+def test_litellm_streamed_tool_loop_as_openai_and_anthropic(clients_python, local_server):
+    out = run_script(clients_python, "litellm_roundtrip.py", local_server.base_url)
+    for route in ("openai", "anthropic"):
+        run = out[route]
+        assert run["calls"] == [["get_weather", {"city": "Lisbon"}]], route
+        assert run["finishes"] == ["tool_calls", "stop"], route
+        assert "Sunny and 21 C in Lisbon" in run["final"], route
