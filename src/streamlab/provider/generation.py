@@ -182,13 +182,24 @@ def pick_topic(text: str, rng: random.Random | None = None) -> str | None:
     return _topic_of(text) if len(text) <= 4096 else _topic_of.__wrapped__(text)
 
 
+# The first word that starts with a keyword, found by one regex scan in C (a
+# word-by-word loop in Python took 8 s on a 4 MiB prompt); that word's topic
+# is then the first in corpus order, as it was word by word.
+_KEYWORD_RE = re.compile(
+    "(?<![a-zé])(?:"
+    + "|".join(re.escape(k) for keywords, _ in CORPUS.values() for k in keywords)
+    + ")"
+)
+
+
 @functools.lru_cache(maxsize=256)
 def _topic_of(text: str) -> str | None:
-    for word in _WORD_RE.findall(text.lower()):
-        for topic, (keywords, _) in CORPUS.items():
-            if any(word.startswith(k) for k in keywords):
-                return topic
-    return None
+    lowered = text.lower()
+    found = _KEYWORD_RE.search(lowered)
+    if found is None:
+        return None
+    word = _WORD_RE.match(lowered, found.start()).group()  # type: ignore[union-attr]
+    return next(t for t, (keywords, _) in CORPUS.items() if any(map(word.startswith, keywords)))
 
 
 @functools.cache
