@@ -224,7 +224,12 @@ def _walk(value: Any, *, strings: bool) -> Iterator[None]:
                 yield
             if strings and isinstance(key, str) and not _is_text(key):
                 stack.append((key, (where, "(a key)"), depth + 1))
-            if isinstance(sub, (str, dict, list)):
+            if isinstance(sub, str):
+                # Only a bad string is pushed (to be reported with its path): a
+                # tuple per good string set off full garbage collections (15 ms).
+                if strings and not sub.isascii() and not _is_text(sub):
+                    stack.append((sub, (where, key), depth + 1))
+            elif isinstance(sub, (dict, list)):
                 stack.append((sub, (where, key), depth + 1))
 
 
