@@ -25,36 +25,102 @@ def test_stop_check_accepts_the_solution(capsys):
     assert "✅" in capsys.readouterr().out
 
 
-def _reader(*, sends_stop: bool):
-    """A wrong ``stop_after``: it sends the stop after ``n`` deltas and returns without
-    waiting for the 'done' message, or it never sends the stop at all."""
+def _reader(*, stop_at=lambda n: n, hard_reason=None, count_start=False, join=""):
+    """A ``stop_after`` with one mistake: where it stops, what it returns, what it counts."""
 
     async def stop_after(ws_url, prompt, n):
-        deltas = []
+        deltas, seen = [], 0
         async with await _generate(ws_url, prompt) as ws:
             async for raw in ws:
                 msg = json.loads(raw)
-                if msg["type"] == "delta":
-                    deltas.append(msg["text"])
-                    if sends_stop and len(deltas) == n:
+                if msg["type"] in ("delta", "start") if count_start else msg["type"] == "delta":
+                    seen += 1
+                    if msg["type"] == "delta":
+                        deltas.append(msg["text"])
+                    if seen == stop_at(n):
+                        if hard_reason is not None:
+                            return join.join(deltas), hard_reason
                         await ws.send(json.dumps({"type": "stop"}))
-                        return "".join(deltas), None
                 elif msg["type"] == "done":
-                    return "".join(deltas), msg["reason"]
+                    return join.join(deltas), msg["reason"]
 
     return stop_after
 
 
-@pytest.mark.parametrize(
-    ("answer", "says"),
-    [
-        (_reader(sends_stop=True), ["❌", "keep reading until that 'done' message"]),
-        (_reader(sends_stop=False), ["the answer ran to its end"]),
-    ],
-    ids=["returns-before-done", "never-stops"],
-)
-def test_stop_check_explains_typical_mistakes(capsys, answer, says):
-    assert_explains(capsys, check_stop_after, answer, *says)
+async def _returns_before_done(ws_url, prompt, n):
+    deltas = []
+    async with await _generate(ws_url, prompt) as ws:
+        async for raw in ws:
+            msg = json.loads(raw)
+            if msg["type"] == "delta":
+                deltas.append(msg["text"])
+                if len(deltas) == n:
+                    await ws.send(json.dumps({"type": "stop"}))
+                    return "".join(deltas), "client_stop"
+            elif msg["type"] == "done":
+                return "".join(deltas), msg["reason"]
+
+
+async def _stops_even_when_short(ws_url, prompt, n):
+    deltas = []
+    async with await _generate(ws_url, prompt) as ws:
+        async for raw in ws:
+            msg = json.loads(raw)
+            if msg["type"] == "delta":
+                deltas.append(msg["text"])
+                if len(deltas) == min(n, 4):  # "answers are never shorter than n"
+                    await ws.send(json.dumps({"type": "stop"}))
+            elif msg["type"] == "done":
+                return "".join(deltas), msg["reason"]
+
+
+async def _differently_written(ws_url, prompt, n):
+    import websockets
+
+    text, stopped = [], False
+    ws = await websockets.connect(ws_url)
+    try:
+        await ws.send(json.dumps({"type": "generate", "prompt": prompt}))
+        while True:
+            msg = json.loads(await ws.recv())
+            if msg["type"] == "done":
+                return "".join(text), msg["reason"]
+            if msg["type"] != "delta":
+                continue
+            text.append(msg["text"])
+            if not stopped and len(text) >= n:
+                stopped = True
+                await ws.send(json.dumps({"type": "stop"}))
+    finally:
+        await ws.close()
+
+
+def test_stop_check_accepts_a_differently_written_solution(capsys):
+    assert check_stop_after(_differently_written)
+    assert "✅" in capsys.readouterr().out
+
+
+WRONG_STOPS = {
+    "never-stops": (_reader(stop_at=lambda n: -1), "the server received no stop"),
+    "closes-with-a-made-up-reason": (
+        _reader(hard_reason="client_stop"),
+        "the server received no stop",
+    ),
+    "counts-the-start-message": (_reader(count_start=True), "count only messages of type 'delta'"),
+    "hard-coded-n": (_reader(stop_at=lambda n: 5), "you stopped after 5 deltas"),
+    "one-too-late": (_reader(stop_at=lambda n: n + 1), "one delta too late in every case"),
+    "joins-with-spaces": (_reader(join=" "), "every delta that arrived, joined in order"),
+    # Caught on a fast stream, where deltas are still on their way after the stop
+    # (or the stop comes too late to count): only those cases say "great detail".
+    "returns-before-done": (_returns_before_done, "in great detail.'"),
+    "stops-a-short-answer": (_stops_even_when_short, "yet you sent a stop"),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_STOPS)
+def test_stop_check_rejects(capsys, name):
+    answer, says = WRONG_STOPS[name]
+    assert_explains(capsys, check_stop_after, answer, "❌", says)
 
 
 def test_stop_check_waits_for_an_attempt(capsys):

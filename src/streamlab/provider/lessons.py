@@ -237,8 +237,17 @@ async def websocket_generate(ws: WebSocket) -> None:
     send_lock = asyncio.Lock()
 
     async def send(msg: dict[str, Any]) -> None:
+        # A client may close right after its last message (a stop, then close):
+        # every send after that is one WebSocketDisconnect, which ends the session
+        # quietly instead of a traceback in the server log.
+        if state.get("closed"):
+            raise WebSocketDisconnect(1006)
         async with send_lock:
-            await ws.send_text(json.dumps(msg, ensure_ascii=False))
+            try:
+                await ws.send_text(json.dumps(msg, ensure_ascii=False))
+            except (WebSocketDisconnect, RuntimeError):  # RuntimeError: starlette's "closed"
+                state["closed"] = True
+                raise WebSocketDisconnect(1006) from None
 
     async def generate(prompt: str, opts: dict[str, Any]) -> None:
         stats.active += 1
@@ -278,10 +287,12 @@ async def websocket_generate(ws: WebSocket) -> None:
         except asyncio.CancelledError:
             reason = "client_stop"
             raise
+        except WebSocketDisconnect:
+            reason = "gone"  # the client left mid-answer: nobody to tell
         finally:
             stats.active -= 1
             state["usage"] = {"output_tokens": emitted}
-            if reason != "client_stop":
+            if reason not in ("client_stop", "gone"):
                 try:
                     await send({"type": "done", "reason": reason, "usage": state["usage"]})
                 except Exception:  # the socket may be gone already
@@ -326,6 +337,9 @@ async def websocket_generate(ws: WebSocket) -> None:
                 gen_task = asyncio.create_task(generate(msg["prompt"], opts))
             elif kind == "stop":
                 stopped = await stop_generation()
+                if stopped:
+                    stats.lesson_stops += 1
+                    stats.deltas_before_last_stop = state["usage"]["output_tokens"]
                 await send(
                     {"type": "done", "reason": "client_stop"}
                     if stopped

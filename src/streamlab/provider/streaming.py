@@ -71,6 +71,10 @@ class Stats:
     completed: int = 0
     cancelled: int = 0
     dropped: int = 0
+    # Stop messages on WS /lesson/ws that ended a generation, and how many
+    # deltas the last stopped generation had sent (the exercise 9.1 check reads them).
+    lesson_stops: int = 0
+    deltas_before_last_stop: int | None = None
     # Seconds each token was sent after its scheduled time (recent ones only).
     lateness: collections.deque[float] = field(
         default_factory=lambda: collections.deque(maxlen=500_000)
@@ -96,6 +100,8 @@ class Stats:
             "completed": self.completed,
             "cancelled": self.cancelled,
             "dropped": self.dropped,
+            "lesson_stops": self.lesson_stops,
+            "deltas_before_last_stop": self.deltas_before_last_stop,
             "lateness_samples": len(self.lateness),
         }
 
