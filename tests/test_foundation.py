@@ -218,3 +218,30 @@ def test_readme_command_works_as_written(command):
     )
     assert out.returncode == 0, f"`{command}` failed:\n{out.stdout}\n{out.stderr}"
     assert out.stdout.strip(), f"`{command}` printed nothing"
+
+
+def _source_repository() -> str:
+    """``owner/name`` of the GitHub repository that pyproject.toml's Source URL names."""
+    urls = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]
+    found = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+?)/?", urls["Source"])
+    assert found, (
+        f"[project.urls] Source must be https://github.com/OWNER/NAME, not {urls['Source']}"
+    )
+    return found[1]
+
+
+_REPO_LINK = re.compile(r"https://(?:mybinder\.org/v2/gh|github\.com)/([\w.-]+/[\w.-]+)")
+
+
+@pytest.mark.parametrize("doc", ["README.md", "CONTRIBUTING.md", "notebooks/README.md"])
+def test_docs_link_the_repository_in_pyproject(doc):
+    """The Binder badge and GitHub links name the repository of pyproject's [project.urls]."""
+    text = (ROOT / doc).read_text()
+    named = set(_REPO_LINK.findall(text))
+    if doc == "README.md":
+        assert "mybinder.org/v2/gh/" in text, "README.md has lost its Binder badge"
+    wrong = sorted(named - {_source_repository()})
+    assert not wrong, (
+        f"{doc} links {wrong}, but pyproject.toml's [project.urls] Source names "
+        f"{_source_repository()}: change the links (pyproject is where the address lives)"
+    )
