@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -54,31 +55,25 @@ class ProviderSource:
         self.events = events
         self.provider = provider if provider is not None else streamlab.get_provider()
         self.create_args = create_args
-        self.anthropic = getattr(self.provider, "kind", "local") == "anthropic"
-        if self.anthropic:
-            self.client = self.provider.async_anthropic()
-            self.model = self.provider.anthropic_model
-        else:
-            self.client = self.provider.async_openai()
-            # A Provider has .model; a LocalServer (streamlab.serve()) has .settings.model.
-            self.model = getattr(self.provider, "model", None) or self.provider.settings.model
+        # streamlab.request() picks the API and model for the provider and
+        # builds each call; ``create_args`` are the SDK's own, sent as they are.
+        probe = self._request("")
+        self.api, self.model = probe.api, probe.model
+        self.client = probe.async_client()
         # The SDKs import an API's modules on first use: do it here too.
-        _ = self.client.messages if self.anthropic else self.client.responses
+        _ = probe.endpoint(self.client)
+
+    def _request(self, prompt: str) -> Any:
+        import streamlab
+
+        req = streamlab.request(prompt, provider=self.provider)
+        return dataclasses.replace(req, extra={**req.extra, **self.create_args})
 
     async def __call__(self, prompt: str) -> AsyncIterator[StreamEvent]:
         from streamlab.deltas import astream_events
         from streamlab.events import StreamEnd, TextDelta
 
-        if self.anthropic:
-            args = {"max_tokens": 400, **self.create_args}
-            messages = [{"role": "user", "content": prompt}]
-            stream = await self.client.messages.create(
-                model=self.model, messages=messages, stream=True, **args
-            )
-        else:
-            stream = await self.client.responses.create(
-                model=self.model, input=prompt, stream=True, **self.create_args
-            )
+        stream = await self._request(prompt).astream(self.client)
         # astream_events closes the SDK stream when the relay stops reading.
         async for event in astream_events(stream):
             if self.events:
