@@ -1,6 +1,6 @@
 """Helpers shared by test modules.
 
-They live here, not in ``conftest.py``: ``notebooks/conftest.py`` is also a
+They live here, not in ``conftest.py``: the repository's root ``conftest.py`` (nbval settings) is also a
 module named ``conftest``, so ``from conftest import ...`` would pick up
 whichever of the two pytest imported first.
 """

@@ -70,3 +70,15 @@ def test_course_is_numbered_without_gaps():
     assert numbers == list(range(len(numbers))), (
         f"notebooks should be numbered 00, 01, ...: {numbers}"
     )
+
+
+def test_the_notebooks_folder_holds_only_what_learners_use():
+    # The course, its solutions and the workshop guide: test configuration lives elsewhere.
+    import subprocess
+
+    tracked = subprocess.run(
+        ["git", "ls-files", "notebooks"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    allowed = re.compile(r"notebooks/((solutions/)?\d\d-[a-z0-9-]+\.ipynb|README\.md)")
+    assert tracked, "git ls-files found no notebooks"
+    assert [p for p in tracked if not allowed.fullmatch(p)] == []

@@ -1,7 +1,7 @@
 """The browser fixtures for every test in this folder, defined in ``browser_harness.py``.
 
 Registered here once, rather than imported into each test module. Nothing
-imports this module (``notebooks/conftest.py`` shadows the name
+imports this module (the root ``conftest.py`` shadows the name
 ``conftest``): helpers come from ``browser_harness``.
 """
 

@@ -1,4 +1,4 @@
-"""nbval settings for the course notebooks.
+"""nbval settings for the course notebooks (kept here, not in notebooks/, which holds only what learners use).
 
 Cells marked ``# NBVAL_CHECK_OUTPUT`` keep their reference outputs in git,
 but ``make strip`` (nbstripout) blanks every execution count, and nbval
