@@ -260,3 +260,22 @@ def test_post_then_get_starts_a_stream_that_eventsource_can_read():
         again = client.get(f"/{created['events']}", headers={"Last-Event-ID": "20"})
         assert again.status_code == 204  # finished: EventSource stops
     assert app.state.stats.started == 1
+
+
+def test_the_page_url_for_the_browser_goes_through_the_hub_proxy_when_there_is_one(monkeypatch):
+    import importlib.util
+
+    from streamlab.relay.lesson import browser_url
+
+    monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
+    assert browser_url("http://127.0.0.1:4321") == "http://127.0.0.1:4321/"
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
+    real = importlib.util.find_spec
+    proxy = {"jupyter_server_proxy": object()}
+    # Without jupyter-server-proxy the hub cannot forward the port: keep the direct address.
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n in proxy else real(n, *a)
+    )
+    assert browser_url("http://127.0.0.1:4321") == "http://127.0.0.1:4321/"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: proxy.get(n) or real(n, *a))
+    assert browser_url("http://127.0.0.1:4321") == "/user/ada/proxy/4321/"

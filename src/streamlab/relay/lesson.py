@@ -180,6 +180,17 @@ class RunningApp:
         self._server.should_exit = True
         self._thread.join(timeout=5)
 
+    @property
+    def browser_url(self) -> str:
+        """The page's address for the learner's browser (ends with ``/``).
+
+        On a laptop that is :attr:`url`. Behind JupyterHub or Binder the
+        browser cannot reach the kernel's 127.0.0.1, but jupyter-server-proxy
+        (when installed in the image) forwards ``<prefix>proxy/<port>/`` to
+        it; the page's own requests are relative, so they follow.
+        """
+        return browser_url(self.url)
+
     def __enter__(self) -> RunningApp:
         return self
 
@@ -188,6 +199,20 @@ class RunningApp:
 
     def __repr__(self) -> str:
         return f"RunningApp(url={self.url!r})"
+
+
+def browser_url(url: str) -> str:
+    """``url`` (a server on this machine) as the learner's browser can reach it; see
+    :attr:`RunningApp.browser_url`."""
+    import importlib.util
+    import os
+    from urllib.parse import urlsplit
+
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    if prefix and importlib.util.find_spec("jupyter_server_proxy") is not None:
+        port = urlsplit(url).port
+        return f"{prefix.rstrip('/')}/proxy/{port}/"
+    return url.rstrip("/") + "/"
 
 
 def run_app(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningApp:
