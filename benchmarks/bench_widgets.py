@@ -6,7 +6,10 @@ like reads from a socket) into a StreamView, four ways:
 - sync: ``view.run(source)``, a plain loop;
 - async: ``await view.arun(source)`` with an async generator (top-level await);
 - task: ``view.start(source)``, a background task, while the loop does other work;
-- markdown: the sync run with Markdown rendering.
+- markdown: the sync run with Markdown rendering;
+- events: the sync run on provider-neutral events: a third reasoning deltas,
+  then two tool calls whose arguments stream in fragments, then the answer
+  (what ``stream_events`` yields for a reasoning model that calls tools).
 
 For each it reports redraws per second of the streamed pane (target <= 30),
 the values actually sent to the body widget (observed on the widget, not
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -37,17 +41,17 @@ N = int(RATE * SECONDS)
 DELTAS = [f"t{i} " for i in range(N)]  # numbered: a lost or swapped token is visible
 
 
-def bursts() -> Iterator[list[str]]:
-    """DELTAS at RATE, in bursts of whatever is due since the first burst (a socket's reads).
+def bursts(items: list = DELTAS) -> Iterator[list]:
+    """``items`` at RATE, in bursts of whatever is due since the first burst (a socket's reads).
 
     The callers sleep ~0.5 ms between bursts: :func:`paced` blocks the thread,
     :func:`apaced` awaits on the event loop.
     """
     start = time.perf_counter()
     i = 0
-    while i < N:
-        due = min(N, int((time.perf_counter() - start) * RATE) + 1)
-        yield DELTAS[i:due]
+    while i < len(items):
+        due = min(len(items), int((time.perf_counter() - start) * RATE) + 1)
+        yield items[i:due]
         i = due
 
 
@@ -64,12 +68,47 @@ async def apaced() -> AsyncIterator[str]:
         await asyncio.sleep(0.0005)
 
 
+def mixed_events() -> list[object]:
+    """The same N deltas as events: reasoning, two tool calls' argument fragments, then text."""
+    from streamlab.events import (
+        ReasoningDelta,
+        TextDelta,
+        ToolCallDelta,
+        ToolCallDone,
+        ToolCallStart,
+    )
+
+    third = N // 3
+    out: list[object] = [ReasoningDelta(d) for d in DELTAS[:third]]
+    for index in (0, 1):
+        call = f"call_{index}"
+        out.append(ToolCallStart(index, call, f"tool_{index}"))
+        part = DELTAS[third + index * (third // 2) : third + (index + 1) * (third // 2)]
+        out += [ToolCallDelta(index, call, d) for d in part]
+        out.append(ToolCallDone(index, call, f"tool_{index}", "".join(part)))
+    out += [TextDelta(d) for d in DELTAS[third + 2 * (third // 2) :]]
+    return out
+
+
+EVENTS = mixed_events()
+
+
+def paced_events() -> Iterator[object]:
+    """EVENTS at RATE, in bursts like :func:`paced`."""
+    for burst in bursts(EVENTS):
+        yield from burst
+        time.sleep(0.0005)
+
+
 def lost_tokens(text: str) -> int:
     """Deltas missing or out of place in ``text`` (0 when text == joined deltas)."""
     if text == "".join(DELTAS):
         return 0
     got = text.split()
     return sum(1 for i, tok in enumerate(DELTAS) if i >= len(got) or got[i] != tok.strip())
+
+
+_NUMBERED = re.compile(r"t(\d+) ")
 
 
 class Probe:
@@ -87,8 +126,10 @@ class Probe:
         self.sets.append(now)
         self.bytes += len(change["new"].encode())
         pane = self._view.streamed
-        # Oldest delta that this draw made visible: how long it waited.
-        shown = pane._joined_upto
+        # Oldest delta that this draw made visible: how long it waited. The
+        # deltas are numbered, so the last number drawn says how many are shown.
+        drawn = _NUMBERED.findall(change["new"])
+        shown = int(drawn[-1]) + 1 if drawn else 0
         if shown and pane.t0 is not None and self._seen < shown:
             oldest = pane.timeline[self._seen + 1][0] + pane.t0  # timeline[0] is (0, 0)
             self.max_pending = max(self.max_pending, now - oldest)
@@ -121,6 +162,43 @@ def run_sync(markdown: bool = False) -> dict[str, float]:
     t = time.perf_counter()
     view.run(paced())
     return report("markdown" if markdown else "sync", view, probe, time.perf_counter() - t)
+
+
+def run_events() -> dict[str, float]:
+    """The sync run on mixed events: every part must arrive whole, still <= 30 redraws/s."""
+    from streamlab.events import ReasoningDelta, TextDelta, ToolCallDelta
+
+    view = StreamView()
+    sets = {"reasoning": 0, "tools": 0}
+    pane = view.streamed
+    pane.reasoning_html.observe(
+        lambda c: sets.__setitem__("reasoning", sets["reasoning"] + 1), "value"
+    )
+    pane.tools.observe(lambda c: sets.__setitem__("tools", sets["tools"] + 1), "value")
+    t = time.perf_counter()
+    view.run(paced_events())
+    wall = time.perf_counter() - t
+    want_reasoning = "".join(e.text for e in EVENTS if isinstance(e, ReasoningDelta))
+    want_text = "".join(e.text for e in EVENTS if isinstance(e, TextDelta))
+    want_args = [
+        "".join(e.arguments_delta for e in EVENTS if isinstance(e, ToolCallDelta) and e.index == i)
+        for i in (0, 1)
+    ]
+    got_args = [c.arguments for c in view.tool_calls]
+    lost = (view.reasoning != want_reasoning) + (view.text != want_text) + (got_args != want_args)
+    rate = view.redraws / wall
+    print(
+        f"{'events':<9} {len(EVENTS):>6} events in {wall:5.2f} s ({len(EVENTS) / wall:6.0f}/s)  "
+        f"redraws {view.redraws:>4} = {rate:5.1f}/s  reasoning values sent {sets['reasoning']:>4}  "
+        f"tool-line values sent {sets['tools']:>4}  parts lost or changed {lost} "
+        f"(reasoning {len(view.reasoning)} chars, 2 calls, answer {len(view.text)} chars)"
+    )
+    return {
+        "redraws_per_s": rate,
+        "sets": sets["reasoning"] + sets["tools"],
+        "lost": lost,
+        "bytes": 0,
+    }
 
 
 async def run_async() -> dict[str, float]:
@@ -160,7 +238,13 @@ def naive_bytes() -> tuple[int, int]:
 
 def main() -> int:
     print(f"StreamView, {N} tokens at {RATE} tokens/s ({SECONDS:.0f} s), max_fps=30\n")
-    rows = [run_sync(), asyncio.run(run_async()), asyncio.run(run_task()), run_sync(markdown=True)]
+    rows = [
+        run_sync(),
+        asyncio.run(run_async()),
+        asyncio.run(run_task()),
+        run_sync(markdown=True),
+        run_events(),
+    ]
     sets, naive = naive_bytes()
     coalesced = max(r["bytes"] for r in rows[:3])
     print(
