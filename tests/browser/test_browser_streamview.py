@@ -135,3 +135,74 @@ def test_stop_button_cancels_both_requests(lab_server, lab_page):
     body = lab_page.locator(".streamlab-streamed").inner_text()
     assert "stopped after" in body
     nb.screenshot("streamview-stopped.png", selector=".streamlab-view")
+
+
+TOOL_CELLS = [
+    "import streamlab\n"
+    "from streamlab import Tool, compare\n\n"
+    "provider = streamlab.get_provider()\n"
+    "weather = Tool(\n"
+    '    "get_weather", "Current weather for a city",\n'
+    '    {"type": "object", "required": ["city", "details"], "properties": {\n'
+    '        "city": {"type": "string"},\n'
+    '        "details": {"type": "string", "minLength": 300}}},\n'
+    ")\n"
+    'pace = {"x-streamlab-ttft-ms": "200", "x-streamlab-tokens-per-second": "20"}',
+    "cmp = await compare(\n"
+    '    "What is the weather in Paris?", provider=provider, tools=[weather],\n'
+    '    reasoning="low", extra_headers=pace, label="thinking, then a tool call",\n'
+    ")\n"
+    'assert cmp.streamed.outcome == "tool_calls", cmp.streamed\n'
+    'print("calls:", [c.name for c in cmp.streamed.tool_calls])',
+]
+
+_MIDWAY_JS = """
+() => {
+  const box = document.querySelector('.streamlab-streamed-box');
+  if (!box) return null;
+  const reasoning = box.querySelector('.streamlab-reasoning');
+  const call = box.querySelector('.streamlab-tool-call-streaming .streamlab-tool-args');
+  return reasoning && call && reasoning.innerText.length > 20 && call.innerText.length > 10
+    ? {reasoning: reasoning.innerText, args: call.innerText} : null;
+}
+"""
+
+
+def test_reasoning_and_a_growing_tool_call_are_shown_while_they_stream(lab_server, lab_page):
+    import nbformat
+
+    nb_file = ARTIFACTS / "tool_demo.ipynb"
+    ARTIFACTS.mkdir(exist_ok=True)
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.cells = [nbformat.v4.new_code_cell(src) for src in TOOL_CELLS]
+    nbformat.write(notebook, nb_file)
+
+    nb = LabNotebook(
+        lab_page, lab_server, nb_file.relative_to(lab_server.root_dir).as_posix()
+    ).open()
+    nb.run_all()
+    # Mid-way, causally: the reasoning is on screen and the call's arguments are
+    # still marked as streaming (their line grows while the screenshot is taken).
+    midway = lab_page.wait_for_function(_MIDWAY_JS, timeout=90_000).json_value()
+    nb.screenshot("streamview-tool-call-midstream.png", selector=".streamlab-view")
+    assert midway["args"].startswith('{"city"') or midway["args"].startswith("…"), midway
+    lab_page.wait_for_function(
+        "(n) => { const a = document.querySelector("
+        "'.streamlab-streamed-box .streamlab-tool-call .streamlab-tool-args');"
+        " return a && a.innerText.length > n; }",
+        arg=len(midway["args"]),
+        timeout=30_000,
+    )  # the same line grew after that
+
+    cells = nb.wait_done(timeout=90)
+    problems = nb.problems(cells)
+    assert not problems, "\n\n".join(problems)
+    assert "calls: ['get_weather']" in lab_page.locator(".jp-OutputArea").last.inner_text()
+    done = lab_page.locator(".streamlab-streamed-box .streamlab-tool-call-done")
+    assert done.count() == 1 and "get_weather" in done.inner_text()
+    nb.screenshot("streamview-tool-call.png", selector=".streamlab-view")
