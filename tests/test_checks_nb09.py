@@ -100,7 +100,17 @@ def test_stop_check_accepts_a_differently_written_solution(capsys):
     assert "✅" in capsys.readouterr().out
 
 
+async def _swallows_cancellation(ws_url, prompt, n):
+    import asyncio
+
+    try:
+        return await SOLUTIONS["stop_after"](ws_url, prompt, n)
+    except asyncio.CancelledError:
+        return "", "cancelled"
+
+
 WRONG_STOPS = {
+    "swallows-cancellation": (_swallows_cancellation, "let asyncio.CancelledError through"),
     "never-stops": (_reader(stop_at=lambda n: -1), "the server received no stop"),
     "closes-with-a-made-up-reason": (
         _reader(hard_reason="client_stop"),

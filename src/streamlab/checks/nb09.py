@@ -182,8 +182,31 @@ def check_stop_after(stop_after: Callable[..., Any]) -> bool:
             "you sent the stop one delta too late in every case: send it when the n-th delta "
             "arrives, not after the next one",
         )
+        with streamlab.serve(ttft_ms=50, tokens_per_second=10, jitter_ms=0) as server:
+            outcome = _run_async(lambda: _cancel_midway(stop_after, server), 30)
+        r.expect(
+            outcome == "cancelled",
+            "when the task running stop_after is cancelled mid-answer (the user closed the "
+            f"page), it {outcome}: let asyncio.CancelledError through (do not catch it, or "
+            "re-raise it), so whoever cancelled knows the task stopped",
+        )
 
     return run_check("Exercise 9.1: stop after n deltas", body)
+
+
+async def _cancel_midway(stop_after: Callable[..., Any], server: Any) -> str:
+    """Cancel ``stop_after`` once the server is generating for it; how did the task end?"""
+    task = asyncio.ensure_future(stop_after(ws_url(server), "Tell me about the ocean.", 10_000))
+    while not server.stats["active_generations"] and not task.done():
+        await asyncio.sleep(0.01)  # until its generation has started: cancelled mid-answer
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        return "cancelled"
+    except Exception as exc:  # noqa: BLE001 - reported to the learner
+        return f"raised {type(exc).__name__} instead"
+    return "returned normally instead"
 
 
 # --------------------------------------------------------------------------- 8.2
