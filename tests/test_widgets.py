@@ -478,3 +478,13 @@ def test_real_stream_with_thinking_and_a_tool_call(local_server):
         and result.tool_calls[0].name == "get_weather"
     )
     assert "the model asked for tools" in view.streamed.body.value
+
+
+def test_the_reasoning_title_stops_saying_streaming_once_a_tool_call_starts():
+    view = StreamView()
+    events = thinking_then_tool_then_text()
+    for event in events[:3]:  # reasoning only
+        view.push(event)
+    view.push(events[3])  # the call starts (drawn at once): the reasoning is over
+    titles = view.streamed.reasoning_box.titles[0]
+    assert "…" not in titles and "(9 characters)" in titles, titles

@@ -407,7 +407,8 @@ class Pane:
         streaming = self.status in ("waiting", "streaming")
         if self.reasoning_deltas or self._reasoning.parts:
             text = self._reasoning.text
-            thinking = streaming and self.ttft is None
+            # The answer's first text or a tool call ends the reasoning.
+            thinking = streaming and self.ttft is None and not self._calls
             self.reasoning_html.value = render_reasoning(text, streaming=thinking)
             self.reasoning_box.titles = (reasoning_title(len(text), streaming=thinking),)
         if self._calls:
