@@ -16,7 +16,12 @@ Workloads:
 (b2) for information: the same events with an ``event:`` line each, as the
     Responses API and Anthropic send them, in ~1.4 KB chunks;
 (c) a smaller stream (2,000 events) in 1-byte chunks, then twice as many;
-(d) one 10 MB ``data`` field in 4 KiB chunks, then 20 MB.
+(d) one 10 MB ``data`` field in 4 KiB chunks, then 20 MB;
+(e) events kept: the Responses shape of (b2) in 64 KiB and ~1.4 KB chunks,
+    each parser keeping its own event objects in a list, as a caller that
+    collects a response does. Then the cyclic garbage collector walks every
+    live event on each collection, which costs every parser, and more the
+    more objects its events hold.
 
 It prints events/s, MB/s and the ratio to the fastest peer (>1: streamlab is
 faster), and for (c) and (d) the time ratio when the input doubles (2.0 is
@@ -81,6 +86,10 @@ def chunked(data: bytes, size: int) -> list[bytes]:
 # length checksum) so that every parser does the complete job.
 
 
+#: Set by ``table(..., keep=True)``: every runner appends its events here.
+KEPT: list[object] | None = None
+
+
 def run_streamlab(chunks: list[bytes]) -> tuple[int, int]:
     decoder = SSEDecoder()
     feed = decoder.feed
@@ -89,6 +98,8 @@ def run_streamlab(chunks: list[bytes]) -> tuple[int, int]:
         for event in feed(chunk):
             n += 1
             size += len(event.data)
+            if KEPT is not None:
+                KEPT.append(event)
     decoder.close()
     return n, size
 
@@ -105,6 +116,8 @@ def run_httpx_sse(chunks: list[bytes]) -> tuple[int, int]:
         if event is not None:
             n += 1
             size += len(event.data)
+            if KEPT is not None:
+                KEPT.append(event)
 
     for chunk in chunks:
         text = text_decoder.decode(chunk)
@@ -125,6 +138,8 @@ def run_sseclient(chunks: list[bytes]) -> tuple[int, int]:
     for event in SSEClient(iter(chunks)).events():
         n += 1
         size += len(event.data)
+        if KEPT is not None:
+            KEPT.append(event)
     return n, size
 
 
@@ -133,6 +148,8 @@ def run_openai(chunks: list[bytes]) -> tuple[int, int]:
     for event in OpenAIDecoder().iter_bytes(iter(chunks)):
         n += 1
         size += len(event.data)
+        if KEPT is not None:
+            KEPT.append(event)
     return n, size
 
 
@@ -171,14 +188,17 @@ def table(
     repeats: int,
     once: Iterable[str] = (),
     skip: Iterable[str] = (),
+    keep: bool = False,
 ) -> dict[str, float]:
     """Time every parser on ``data`` cut in ``chunk_size`` pieces; print a table.
 
     The runs are interleaved (round after round of every parser) and the best
     run of each counts, so that a burst of load on the machine hits all of
     them alike. Parsers in ``once`` run a single round (they are slow there),
-    those in ``skip`` none.
+    those in ``skip`` none. With ``keep`` every event is kept until the
+    run's time is taken (freeing them is not timed).
     """
+    global KEPT
     chunks = chunked(data, chunk_size)
     mb = len(data) / 1e6
     print(f"\n{title}: {mb:.2f} MB in {len(chunks):,} chunks of {chunk_size:,} B")
@@ -192,9 +212,11 @@ def table(
                 continue
             gc.collect()
             trim_memory()
+            KEPT = [] if keep else None
             t0 = time.process_time()
             results[name] = run(chunks)
             times[name] = min(times.get(name, float("inf")), time.process_time() - t0)
+            KEPT = None
     for name in runners:
         if name in skip:
             print(f"  {name:<14}{'skipped (quadratic on this input)':>53}")
@@ -252,6 +274,14 @@ def main() -> None:
         4096,
         rep_slow,
         skip=("sseclient-py",),
+    )
+
+    shaped = llm_stream(n_events, event_lines=True)
+    table(
+        f"(e) {n_events:,} events kept, event: lines, 64 KiB chunks", shaped, 65536, rep, keep=True
+    )
+    table(
+        f"(e') {n_events:,} events kept, event: lines, ~1.4 KB chunks", shaped, 1400, rep, keep=True
     )
 
     print("\nTime ratio when the input doubles (2.0 = linear):")
