@@ -76,10 +76,12 @@ def _cases() -> list[tuple[Sample, Check]]:
     return cases
 
 
-def _safety(report: Report, policy: Policy) -> dict[str, Outcome] | None:
+def _safety(
+    report: Report, policy: Policy, cases: list[tuple[Sample, Check]]
+) -> dict[str, Outcome] | None:
     """What every policy must do: show all of a clean answer, none of a flagged part, and stop."""
     outcomes = {}
-    for sample, check in _cases():
+    for sample, check in cases:
         ran, o = report.call(
             run_policy, policy, sample, check, what=f"on the '{sample.name}' stream"
         )
@@ -156,7 +158,7 @@ def check_hold_back(policy: Policy) -> bool:
     """Exercise 8.1: ``hold_back(deltas, check, window=32)`` keeps a window of recent text unreleased."""
 
     def body(report: Report) -> None:
-        outcomes = _safety(report, policy)
+        outcomes = _safety(report, policy, _cases())
         if outcomes is None:
             return
         clean = outcomes["clean"]
@@ -184,9 +186,11 @@ def check_by_sentence(policy: Policy) -> bool:
     """Exercise 8.2: ``by_sentence(deltas, check)`` checks and releases whole sentences."""
 
     def body(report: Report) -> None:
-        outcomes = _safety(report, policy)
+        cases = _cases()
+        outcomes = _safety(report, policy, cases)
         if outcomes is None:
             return
+        deltas = {sample.name: sample.deltas for sample, _ in cases}
         for name in ("clean", "clean, every kind of sentence end"):
             o = outcomes[name]
             if not o.complete:
@@ -203,16 +207,16 @@ def check_by_sentence(policy: Policy) -> bool:
                     "a '.' not yet followed by a space is not an end",
                 ):
                     break
-            _on_time(report, name, o)
+            _on_time(report, name, o, deltas[name])
 
     return run_check("Exercise 8.2: release by sentence", body)
 
 
-def _on_time(report: Report, name: str, o: Outcome) -> None:
+def _on_time(report: Report, name: str, o: Outcome, deltas: tuple[str, ...]) -> None:
     """Each sentence is released before the next delta is read, once its end has arrived."""
     arrived_by: list[int] = []  # the stream's length once the delta holding each character came
     pos = 0
-    for d in _deltas(name):
+    for d in deltas:
         pos += len(d)
         arrived_by.extend([pos] * len(d))
     shown, releases = 0, iter(o.releases)
@@ -231,7 +235,3 @@ def _on_time(report: Report, name: str, o: Outcome) -> None:
             "release each sentence as soon as it ends with ., ! or ? and whitespace",
         ):
             return
-
-
-def _deltas(name: str) -> tuple[str, ...]:
-    return next(s.deltas for s, _ in _cases() if s.name == name)
