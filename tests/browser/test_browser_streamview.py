@@ -79,6 +79,29 @@ def test_streamed_pane_grows_before_the_buffered_pane_fills(lab_server, lab_page
     nb.screenshot("streamview.png")
 
 
+def _open_cells(lab_page, lab_server, name: str, cells: list[str]) -> LabNotebook:
+    """A notebook of ``cells``, opened in JupyterLab.
+
+    Written at run time into artifacts/ (git-ignored, inside Lab's root) so
+    that nbval, which nobody clicks, does not collect it.
+    """
+    import nbformat
+
+    nb_file = ARTIFACTS / name
+    ARTIFACTS.mkdir(exist_ok=True)
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nbformat.write(notebook, nb_file)
+    return LabNotebook(
+        lab_page, lab_server, nb_file.relative_to(lab_server.root_dir).as_posix()
+    ).open()
+
+
 STOP_CELLS = [
     "import time\n"
     "import streamlab\n"
@@ -102,24 +125,7 @@ STOP_CELLS = [
 
 
 def test_stop_button_cancels_both_requests(lab_server, lab_page):
-    # Written at run time into artifacts/ (git-ignored, inside Lab's root) so
-    # that nbval, which nobody clicks, does not collect it.
-    import nbformat
-
-    nb_file = ARTIFACTS / "stop_demo.ipynb"
-    ARTIFACTS.mkdir(exist_ok=True)
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    notebook.cells = [nbformat.v4.new_code_cell(src) for src in STOP_CELLS]
-    nbformat.write(notebook, nb_file)
-
-    nb = LabNotebook(
-        lab_page, lab_server, nb_file.relative_to(lab_server.root_dir).as_posix()
-    ).open()
+    nb = _open_cells(lab_page, lab_server, "stop_demo.ipynb", STOP_CELLS)
     nb.run_all()
     lab_page.wait_for_function(
         "() => { const p = (" + _PANES_JS + ")(); return p.streamed.length >= 30; }",
@@ -169,22 +175,7 @@ _MIDWAY_JS = """
 
 
 def test_reasoning_and_a_growing_tool_call_are_shown_while_they_stream(lab_server, lab_page):
-    import nbformat
-
-    nb_file = ARTIFACTS / "tool_demo.ipynb"
-    ARTIFACTS.mkdir(exist_ok=True)
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    notebook.cells = [nbformat.v4.new_code_cell(src) for src in TOOL_CELLS]
-    nbformat.write(notebook, nb_file)
-
-    nb = LabNotebook(
-        lab_page, lab_server, nb_file.relative_to(lab_server.root_dir).as_posix()
-    ).open()
+    nb = _open_cells(lab_page, lab_server, "tool_demo.ipynb", TOOL_CELLS)
     nb.run_all()
     # Mid-way, causally: the reasoning is on screen and the call's arguments are
     # still marked as streaming (their line grows while the screenshot is taken).
