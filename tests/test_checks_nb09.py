@@ -61,19 +61,6 @@ async def _returns_before_done(ws_url, prompt, n):
                 return "".join(deltas), msg["reason"]
 
 
-async def _stops_even_when_short(ws_url, prompt, n):
-    deltas = []
-    async with await _generate(ws_url, prompt) as ws:
-        async for raw in ws:
-            msg = json.loads(raw)
-            if msg["type"] == "delta":
-                deltas.append(msg["text"])
-                if len(deltas) == min(n, 4):  # "answers are never shorter than n"
-                    await ws.send(json.dumps({"type": "stop"}))
-            elif msg["type"] == "done":
-                return "".join(deltas), msg["reason"]
-
-
 async def _differently_written(ws_url, prompt, n):
     import websockets
 
@@ -123,7 +110,8 @@ WRONG_STOPS = {
     # Caught on a fast stream, where deltas are still on their way after the stop
     # (or the stop comes too late to count): only those cases say "great detail".
     "returns-before-done": (_returns_before_done, "in great detail.'"),
-    "stops-a-short-answer": (_stops_even_when_short, "yet you sent a stop"),
+    # "Answers are never shorter than n": it stops at the 4th delta at the latest.
+    "stops-a-short-answer": (_reader(stop_at=lambda n: min(n, 4)), "yet you sent a stop"),
 }
 
 
