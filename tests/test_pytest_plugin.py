@@ -1,7 +1,8 @@
 """The pytest plugin (``streamlab.pytest_plugin``): what another project's suite gets.
 
-The example suites run in a pytester subprocess, as a user's would: the
-plugin is found through its ``pytest11`` entry point, not imported here.
+The example suites (the README's among them) run in a pytester subprocess,
+as a user's would: the plugin is found through its ``pytest11`` entry point,
+not imported here.
 """
 
 from __future__ import annotations
@@ -10,34 +11,19 @@ import subprocess
 import sys
 
 import pytest
+from _support import ROOT
 
 pytest_plugins = ["pytester"]
 
-# The README's example, word for word: an app that streams, and its tests.
-APP_TESTS = '''
-import openai
-import pytest
+
+def _readme_example() -> str:
+    """The example test in README.md's "Using the provider in your own tests"."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Using the provider in your own tests", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
-def collect_answer(client, prompt):
-    """The app: stream an answer with the openai SDK and return its text."""
-    stream = client.responses.create(model="any-model", input=prompt, stream=True)
-    return "".join(e.delta for e in stream if e.type == "response.output_text.delta")
-
-
-def test_collects_the_whole_answer(streamlab_provider):
-    client = streamlab_provider.openai()
-    answer = collect_answer(client, "Tell me about gardens")
-    full = client.responses.create(model="any-model", input="Tell me about gardens")
-    assert answer == full.output_text != ""
-    assert streamlab_provider.stats["requests"] == 2
-
-
-def test_a_dropped_stream_is_an_error(streamlab_provider):
-    client = streamlab_provider.openai(fault="drop-after=5")
-    with pytest.raises(openai.APIConnectionError):
-        collect_answer(client, "Tell me about gardens")
-'''
+APP_TESTS = _readme_example()
 
 
 def test_example_app_suite_passes(pytester: pytest.Pytester) -> None:
