@@ -133,6 +133,10 @@ class LocalServer:
         """Counters: active_generations (0 when idle), started, completed, cancelled, dropped."""
         return self.app.state.stats.as_dict()
 
+    def reset_stats(self) -> None:
+        """Zero ``stats`` (streams still running stay counted in ``active_generations``)."""
+        self.app.state.stats.reset()
+
     @property
     def running(self) -> bool:
         return self._thread.is_alive() and not self._server.should_exit
@@ -142,7 +146,16 @@ class LocalServer:
 
     def _client(self, sdk: str, cls: str, base_url: str, kwargs: dict[str, Any]) -> Any:
         """``sdk.cls(base_url=..., **kwargs)`` with this server's key unless one is given."""
-        module = importlib.import_module(sdk)
+        try:
+            module = importlib.import_module(sdk)
+        except ModuleNotFoundError as exc:
+            if exc.name != sdk:
+                raise
+            raise ModuleNotFoundError(
+                f"{cls} needs the {sdk!r} SDK, which is not installed here: "
+                f"pip install 'streamlab[course]' (or pip install {sdk}).",
+                name=sdk,
+            ) from None
         kwargs.setdefault("api_key", self._key())
         return getattr(module, cls)(base_url=base_url, **kwargs)
 

@@ -80,6 +80,13 @@ class Stats:
         default_factory=lambda: collections.deque(maxlen=500_000)
     )
 
+    def reset(self) -> None:
+        """Zero the counters and lateness samples; ``active`` still counts running streams."""
+        self.requests = self.started = self.completed = self.cancelled = self.dropped = 0
+        self.lesson_stops = 0
+        self.deltas_before_last_stop = None
+        self.lateness.clear()
+
     def as_dict(self, *, lateness: bool = False) -> dict[str, Any]:
         """Counters; with ``lateness``, also p50/p99/max token lateness in ms."""
         extra: dict[str, Any] = {}
