@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from streamlab.provider.generation import gist
+
 _SCHEMA_KEYS = ("properties", "$defs", "anyOf", "oneOf", "items")
 _MAX_TRIES = 64  # opening braces looked at: bounded work on long prompts
 
 
 def prompted_schema(text: str) -> dict[str, Any] | None:
     """The first JSON object in ``text`` that looks like a JSON Schema, or None."""
+    text = gist(text)  # the schema of a long prompt is at its start or end
     decoder = json.JSONDecoder()
     start = text.find("{")
     tries = 0

@@ -13,7 +13,14 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
-from streamlab.provider.generation import CORPUS, DEFAULT_TOPICS, pick_topic, rng_for, tokenize
+from streamlab.provider.generation import (
+    CORPUS,
+    DEFAULT_TOPICS,
+    gist,
+    pick_topic,
+    rng_for,
+    tokenize,
+)
 
 #: Paced token slots spent reasoning per Responses ``reasoning.effort``.
 EFFORT_SLOTS = {"none": 0, "minimal": 8, "low": 24, "medium": 48, "high": 96, "xhigh": 160}
@@ -39,7 +46,7 @@ class Reasoning:
 
 
 def _quote(prompt: str) -> str:
-    words = prompt.split()
+    words = gist(prompt).split()
     short = " ".join(words[:12]) + (" ..." if len(words) > 12 else "")
     return short or "(no question)"
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from streamlab.provider.faults import ProviderError
-from streamlab.provider.generation import SchemaError, generate_json, rng_for, tokenize
+from streamlab.provider.generation import SchemaError, generate_json, gist, rng_for, tokenize
 
 Api = Literal["responses", "chat", "messages"]
 
@@ -218,7 +218,7 @@ def _name_words(name: str) -> list[str]:
 
 def matches(tool: Tool, prompt: str) -> bool:
     """Whether ``prompt`` asks for ``tool`` (see the module docstring)."""
-    text = prompt.lower()
+    text = gist(prompt).lower()
     words = set(_WORD.findall(text))
     stems = {w.rstrip("s") for w in words}
     name = tool.name.lower()
@@ -313,6 +313,7 @@ _PLACE_RE = re.compile(r"\b(?:in|for|at|to|from|of)\s+([A-Z][a-zA-Z'-]+(?:\s[A-Z
 
 def city_in(prompt: str) -> str | None:
     """The city the prompt names: a well-known one, or a capitalised word after "in"/"for"."""
+    prompt = gist(prompt)
     low = prompt.lower()
     for city in CITIES:
         if re.search(rf"\b{city.lower()}\b", low):
