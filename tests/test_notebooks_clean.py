@@ -82,3 +82,19 @@ def test_the_notebooks_folder_holds_only_what_learners_use():
     allowed = re.compile(r"notebooks/((solutions/)?\d\d-[a-z0-9-]+\.ipynb|README\.md)")
     assert tracked, "git ls-files found no notebooks"
     assert [p for p in tracked if not allowed.fullmatch(p)] == []
+
+
+EXERCISE_HEADING = re.compile(r"^(?:#+ |\*\*)Exercise (\d+\.\d+): (.+?)(?:\*\*|$)", re.M)
+CHECK_TITLE = re.compile(r'run_check\(\s*"Exercise (\d+\.\d+): ([^"]+)"')
+
+
+@pytest.mark.parametrize("path", COURSE, ids=_ids(COURSE))
+def test_each_exercise_has_a_check_with_its_title(path):
+    """The check's report names the exercise as the notebook's heading does."""
+    nb = json.loads(path.read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    headings = {n: t.rstrip(".").strip() for n, t in EXERCISE_HEADING.findall(text)}
+    checks = ROOT / "src" / "streamlab" / "checks" / f"nb{path.name[:2]}.py"
+    titles = dict(CHECK_TITLE.findall(checks.read_text()))
+    assert headings, f"{path.name}: no exercise headings found"
+    assert titles == headings, f"{path.name}: exercise headings and check titles differ"

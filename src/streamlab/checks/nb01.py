@@ -119,7 +119,7 @@ def check_decode_chunked(decode_chunked: Callable[[bytes], bytes]) -> bool:
                 f"{_show(got) if isinstance(got, bytes) else repr(got)}. Hint: {hint}",
             )
 
-    return run_check("Exercise 1.1: decode a chunked body", body)
+    return run_check("Exercise 1.1: decode a chunked body by hand", body)
 
 
 TEXT = "Grüße, 世界! 👋 ok"
@@ -183,7 +183,7 @@ def check_utf8_pieces(utf8_pieces: Callable[[Iterable[bytes]], Iterable[str]]) -
             r.expect(problem is None, problem or "")
         _ends_mid_character(r, utf8_pieces)
 
-    return run_check("Exercise 1.2: UTF-8 safe text from chunks", body)
+    return run_check("Exercise 1.2: UTF-8-safe text from chunks", body)
 
 
 def _random_chunks(data: bytes, rng: random.Random) -> list[bytes]:

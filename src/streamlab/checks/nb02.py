@@ -382,7 +382,7 @@ def check_parser(parse_events: Callable[[Iterable[bytes]], Iterable[Any]]) -> bo
                 f"{len(failures) - _SHOWN} more streams fail too ({names}): fix the above first",
             )
 
-    return run_check("Exercise 2.1: an incremental SSE parser", body)
+    return run_check("Exercise 2.1: `id` and `retry`", body)
 
 
 # ---------------------------------------------------------------------------

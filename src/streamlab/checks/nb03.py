@@ -264,7 +264,7 @@ def check_read_all(read_all: Callable[..., list[Any]]) -> bool:
             3,
         )
 
-    return run_check("Exercise 3.1: resume a dropped stream", body)
+    return run_check("Exercise 3.1: a resume loop", body)
 
 
 # --------------------------------------------------------------------------- 3.2
@@ -333,4 +333,4 @@ def check_is_retryable(is_retryable: Callable[[BaseException], bool]) -> bool:
             verdict = "is worth a retry" if want else "is not worth a retry"
             r.expect(got == want, f"{what} {verdict}: {why}")
 
-    return run_check("Exercise 3.2: which errors are worth a retry?", body)
+    return run_check("Exercise 3.2: worth a retry?", body)

@@ -411,7 +411,7 @@ def check_finish_of(finish_of: Callable[[Any], str | None]) -> bool:
     def body(report: Report) -> None:
         _each(report, finish_of, 3, "how the answer ended")
 
-    return run_check("Exercise 5.1: why the answer ended", body)
+    return run_check("Exercise 5.1: why did the answer end?", body)
 
 
 def sample_streams() -> dict[str, tuple[list[Any], dict[str, Any]]]:
@@ -550,4 +550,4 @@ def check_final_result(final_result: Callable[[list[Any]], dict[str, Any]]) -> b
                     f"for the {name} stream {key!r} should be {value!r}, not {got.get(key)!r}: {_HINTS[key]}",
                 )
 
-    return run_check("Exercise 5.2: one final result for every provider", body)
+    return run_check("Exercise 5.2: one final result", body)

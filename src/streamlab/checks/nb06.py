@@ -262,7 +262,7 @@ def check_assemble_tool_calls(assemble_tool_calls: Callable[[Any], Any]) -> bool
             if ok:
                 _diagnose_calls(r, what, got, calls, options.get("opening", "text"))
 
-    return run_check("Exercise 6.1: assemble parallel tool calls", body)
+    return run_check("Exercise 6.1: parallel tool calls from a raw Chat stream", body)
 
 
 # -- the agent loop ---------------------------------------------------------------
@@ -533,7 +533,7 @@ def check_agent_loop(agent_loop: Callable[..., Any]) -> bool:
                 f"{getattr(run.end, 'outcome', run.end)!r}",
             )
 
-    return run_check("Exercise 6.2: the agent loop on a stream", body)
+    return run_check("Exercise 6.2: the agent loop", body)
 
 
 def _check_tool_errors(r: Report, agent_loop: Callable[..., Any]) -> None:

@@ -140,7 +140,7 @@ def check_redraws(
                 if ok:
                     _judge(report, name, events, plan, every)
 
-    return run_check("Exercise 7.1: coalesce redraws", body)
+    return run_check("Exercise 7.1: plan the redraws", body)
 
 
 class BrokenStream:

@@ -191,7 +191,7 @@ def check_stop_after(stop_after: Callable[..., Any]) -> bool:
             "re-raise it), so whoever cancelled knows the task stopped",
         )
 
-    return run_check("Exercise 9.1: stop after n deltas", body)
+    return run_check("Exercise 9.1: stop after `n` deltas", body)
 
 
 async def _cancel_midway(stop_after: Callable[..., Any], server: Any) -> str:
