@@ -120,9 +120,9 @@ def _diagnose_ids(r: Report, what: str, ids: list[str], want: list[str]) -> None
     elif ids == numbers:
         r.expect(
             False,
-            f"{what}: the final `done` event is missing. It has no `id:` line, so it carries the id "
-            f"in force ({numbers[-1]}), the same as the event before it: ids are not unique, and "
-            "skipping every id you have seen drops it. Skip only events resent after a reconnect",
+            f"{what}: the final `done` event is missing. It carries the same id as the event "
+            f"before it ({numbers[-1]}), so ids are not unique, and skipping every id you have "
+            "seen drops it. Skip only events resent after a reconnect",
         )
     elif any(i not in ids for i in numbers if int(i) >= 10) and all(
         i in ids for i in numbers if int(i) < 10
