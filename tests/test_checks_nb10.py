@@ -430,9 +430,16 @@ async def _stops_after_last_frame_id(frames, interval):
             return
 
 
+def _sync_generator(frames, interval):
+    """`def` instead of `async def`: a plain generator the relay cannot `async for` over."""
+    yield KEEPALIVE
+
+
 @pytest.mark.parametrize(
     ("answer", "says"),
     [
+        (_sync_generator, ["gave a generator, not an async generator", "`async def`"]),
+        (lambda frames, interval: [KEEPALIVE], ["gave a list, not an async generator"]),
         (_wait_for_version, ["cancelled the source", "asyncio.wait("]),
         (_timer_version, ["none was due", "yours came", "restart the clock on each frame"]),
         (_no_blank_line, ["ends with a blank line"]),
@@ -455,6 +462,8 @@ async def _stops_after_last_frame_id(frames, interval):
         (_stops_after_last_frame_id, ["got 10 of 16", "ended early"]),
     ],
     ids=[
+        "sync-generator",
+        "returns-a-list",
         "wait-for-cancels-the-source",
         "comments-while-frames-flow",
         "no-blank-line",

@@ -365,12 +365,16 @@ async def _collect_from(
     interval: float,
     limit: int,
     log: list[str],
-) -> tuple[list, list[str]]:
+) -> tuple[list | str, list[str]]:
     """What ``with_keepalive(source(), interval)`` yields, and the source's log by then.
 
     The log is taken when the consumer stops, before the loop closes what is left.
+    When the call gives no async iterator, the name of its type instead.
     """
-    got = await _collect(with_keepalive(source(), interval), limit)
+    gen = with_keepalive(source(), interval)
+    if not hasattr(gen, "__aiter__"):
+        return type(gen).__name__, []
+    got = await _collect(gen, limit)
     return got, list(log)
 
 
@@ -584,6 +588,13 @@ def check_with_keepalive(with_keepalive: Callable[..., AsyncIterator[bytes]]) ->
             got, seen_log = _run_virtual(
                 functools.partial(_collect_from, with_keepalive, source, interval, limit, log)
             )
+            if isinstance(got, str):
+                r.expect(
+                    False,
+                    f"with_keepalive(...) gave a {got}, not an async generator: write it as "
+                    "`async def` with `yield` in it, so the relay can `async for` over it",
+                )
+                return
             if len(got) >= limit:
                 r.expect(
                     False,
