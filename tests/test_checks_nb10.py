@@ -73,7 +73,66 @@ def _buffered(app_headers):
     return out
 
 
-@pytest.mark.parametrize("answer", [SOLUTIONS["sse_headers"], _lowercase_version])
+def _belt_and_braces(app_headers):
+    """Correct, written differently: a case-insensitive Headers object, every no-cache directive."""
+    from starlette.datastructures import MutableHeaders
+
+    out = MutableHeaders(headers=dict(app_headers))
+    for name in ("content-length", "content-encoding"):
+        del out[name]
+    out["Content-Type"] = "text/event-stream"
+    out["Cache-Control"] = "no-store, no-cache, must-revalidate, no-transform, max-age=0"
+    out["X-Accel-Buffering"] = "no"
+    return dict(out.items())
+
+
+REPLACED = {"content-type", "cache-control", "content-length", "content-encoding"}
+
+
+def _drops_content_prefix(app_headers):
+    """Drops every ``Content-*``: Content-Security-Policy goes too."""
+    out = {k: v for k, v in app_headers.items() if not k.lower().startswith(("content-", "cache-"))}
+    return {**out, **STREAM}
+
+
+_SPELLINGS = {s for n in REPLACED for s in (n.title(), n, n.upper())}
+
+
+def _spellings_listed(app_headers):
+    """Case-insensitive by listing the spellings seen (Title, lower, UPPER)."""
+    return {**{k: v for k, v in app_headers.items() if k not in _SPELLINGS}, **STREAM}
+
+
+_SHARED = dict(STREAM)
+
+
+def _module_level_dict(app_headers):
+    """Updates one module-level dict: the last response's cookie goes out with the next."""
+    _SHARED.update({k: v for k, v in app_headers.items() if k.lower() not in REPLACED})
+    return _SHARED
+
+
+def _keeps_length_and_encoding(app_headers):
+    out = {
+        k: v for k, v in app_headers.items() if k.lower() not in {"content-type", "cache-control"}
+    }
+    return {**out, **STREAM}
+
+
+def _no_transform_missing(app_headers):
+    out = SOLUTIONS["sse_headers"](app_headers)
+    out["Cache-Control"] = "no-store"
+    return out
+
+
+def _pops_without_default(app_headers):
+    """Pops Content-Length, which not every app sets: KeyError."""
+    out = dict(app_headers)
+    out.pop("Content-Length")
+    return SOLUTIONS["sse_headers"](out)
+
+
+@pytest.mark.parametrize("answer", [SOLUTIONS["sse_headers"], _lowercase_version, _belt_and_braces])
 def test_headers_check_accepts_correct_solutions(capsys, answer):
     assert check_sse_headers(answer)
     assert "✅" in capsys.readouterr().out
@@ -87,9 +146,15 @@ def test_headers_check_accepts_correct_solutions(capsys, answer):
         (_no_cache, ["no-cache only makes it revalidate", "does not stop storing"]),
         (_in_place, ["changed the dict it was given", "shared by every response"]),
         (_case_sensitive_drop, ["two headers named", "case-insensitive"]),
-        (_cache_control_appended, ["still says max-age=60", "replace the whole header"]),
+        (_cache_control_appended, ["still says max-age=", "replace the whole header"]),
         (_buffered, ["X-Accel-Buffering is not 'no'", "nginx"]),
         (lambda h: STREAM["Content-Type"], ["should return a dict"]),
+        (_drops_content_prefix, ["'content-security-policy' was lost", "security headers"]),
+        (_spellings_listed, ["drop Content-Length", "you kept it as", "compare them lower-cased"]),
+        (_module_level_dict, ["which only an earlier app had", "Build a new dict on every call"]),
+        (_keeps_length_and_encoding, ["drop Content-Length", "length is not known"]),
+        (_no_transform_missing, ["lacks no-transform", "compress"]),
+        (_pops_without_default, ["your code raised KeyError", "out.pop("]),
     ],
     ids=[
         "hard-coded",
@@ -100,6 +165,12 @@ def test_headers_check_accepts_correct_solutions(capsys, answer):
         "cache-control-appended",
         "no-accel-buffering",
         "not-a-dict",
+        "drops-content-security-policy",
+        "spellings-listed",
+        "module-level-dict",
+        "keeps-length-and-encoding",
+        "no-transform-missing",
+        "pops-a-header-not-there",
     ],
 )
 def test_headers_check_explains_typical_mistakes(capsys, answer, says):
@@ -111,6 +182,10 @@ def test_headers_check_waits_for_an_attempt(capsys):
 
 
 # --------------------------------------------------------------------------- 10.2
+# The check runs on a simulated clock (intervals of 4 and 15 s take no real time), so
+# every wrong solution below is judged by when each chunk came, exactly.
+
+KEEPALIVE = b": keep-alive\n\n"
 
 
 async def _shield_version(frames, interval):
@@ -124,7 +199,7 @@ async def _shield_version(frames, interval):
             try:
                 frame = await asyncio.wait_for(asyncio.shield(task), interval)
             except asyncio.TimeoutError:
-                yield b": keep-alive\n\n"
+                yield KEEPALIVE
                 continue
             except StopAsyncIteration:
                 return
@@ -135,10 +210,39 @@ async def _shield_version(frames, interval):
             task.cancel()
 
 
-@pytest.mark.parametrize("answer", ["solution", "shield"])
+async def _pump_version(frames, interval):
+    """Correct, written differently: a pump task fills a queue; only queue.get() times out."""
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def pump():
+        try:
+            async for frame in frames:
+                await queue.put((frame, None))
+            await queue.put((None, None))
+        except Exception as exc:  # handed to the consumer, raised there
+            await queue.put((None, exc))
+
+    task = asyncio.ensure_future(pump())
+    try:
+        while True:
+            try:
+                frame, exc = await asyncio.wait_for(queue.get(), interval)
+            except asyncio.TimeoutError:
+                yield KEEPALIVE
+                continue
+            if exc is not None:
+                raise exc
+            if frame is None:
+                return
+            yield frame
+    finally:
+        task.cancel()
+
+
+@pytest.mark.parametrize("answer", ["solution", "shield", "pump"])
 def test_keepalive_check_accepts_correct_solutions(capsys, answer):
-    fn = SOLUTIONS["with_keepalive"] if answer == "solution" else _shield_version
-    assert check_with_keepalive(fn)
+    fn = {"shield": _shield_version, "pump": _pump_version}.get(answer)
+    assert check_with_keepalive(fn or SOLUTIONS["with_keepalive"])
     assert "✅" in capsys.readouterr().out
 
 
@@ -148,7 +252,7 @@ async def _wait_for_version(frames, interval):
         try:
             frame = await asyncio.wait_for(it.__anext__(), interval)
         except asyncio.TimeoutError:
-            yield b": keep-alive\n\n"
+            yield KEEPALIVE
             continue
         except StopAsyncIteration:
             return
@@ -156,12 +260,13 @@ async def _wait_for_version(frames, interval):
 
 
 async def _timer_version(frames, interval):
+    """A ticker beside the frames: comments every `interval`, frames or not."""
     queue: asyncio.Queue = asyncio.Queue()
 
     async def tick():
         while True:
             await asyncio.sleep(interval)
-            await queue.put(b": keep-alive\n\n")
+            await queue.put(KEEPALIVE)
 
     async def pump():
         async for frame in frames:
@@ -182,36 +287,71 @@ async def _no_blank_line(frames, interval):
         yield b": keep-alive\n" if chunk.startswith(b":") else chunk
 
 
-def _variant(*, wait=None, swallow_cancel=False, finally_cancel=True, swallow_errors=False):
-    """The worked solution with one thing changed."""
+def _variant(
+    *,
+    wait=None,
+    scale=1.0,
+    on_cancel="raise",
+    cancel_in=("finally",),
+    on_error="raise",
+    comment_first=False,
+):
+    """The worked solution with one thing changed.
+
+    ``on_cancel``: "raise", "continue" (keep the stream alive no matter what), "return".
+    ``cancel_in``: where the pending read is cancelled: "finally", "cancelled" (only on
+    CancelledError), "closed" (only on GeneratorExit), or nowhere; "await" awaits it instead.
+    ``on_error``: "raise", "return", "wrap" (RuntimeError), "event" (an error frame).
+    """
 
     async def with_keepalive(frames, interval):
         it = frames.__aiter__()
         pending = asyncio.ensure_future(it.__anext__())
+        if comment_first:
+            yield KEEPALIVE  # "tell the client at once that we are alive"
         try:
             while True:
                 try:
-                    done, _ = await asyncio.wait({pending}, timeout=wait or interval)
+                    done, _ = await asyncio.wait({pending}, timeout=wait or interval * scale)
                 except asyncio.CancelledError:
-                    if not swallow_cancel:
-                        raise
-                    continue  # "keep the stream alive no matter what"
+                    if "cancelled" in cancel_in:
+                        pending.cancel()
+                    if on_cancel == "continue":
+                        continue
+                    if on_cancel == "return":
+                        return
+                    raise
                 if not done:
-                    yield b": keep-alive\n\n"
+                    try:
+                        yield KEEPALIVE
+                    except GeneratorExit:
+                        if "closed" in cancel_in:
+                            pending.cancel()
+                        raise
                     continue
                 try:
                     frame = pending.result()
                 except StopAsyncIteration:
                     return
-                except Exception:
-                    if swallow_errors:
+                except Exception as exc:
+                    if on_error == "return":
+                        return
+                    if on_error == "wrap":
+                        raise RuntimeError("the stream failed") from exc
+                    if on_error == "event":
+                        yield b"event: error\ndata: upstream failed\n\n"
                         return
                     raise
                 yield frame
                 pending = asyncio.ensure_future(it.__anext__())
         finally:
-            if finally_cancel:
+            if "finally" in cancel_in:
                 pending.cancel()
+            if "await" in cancel_in:
+                try:
+                    await pending  # "let the read finish cleanly"
+                except BaseException:
+                    pass
 
     return with_keepalive
 
@@ -226,7 +366,7 @@ async def _once_per_silence(frames, interval):
             if not done:
                 if not commented:
                     commented = True
-                    yield b": keep-alive\n\n"
+                    yield KEEPALIVE
                 continue
             try:
                 frame = pending.result()
@@ -239,27 +379,111 @@ async def _once_per_silence(frames, interval):
         pending.cancel()
 
 
+async def _sleep_then_look(frames, interval):
+    """Sleeps `interval`, then looks whether a frame came: frames wait for the nap to end."""
+    it = aiter(frames)
+    pending = asyncio.ensure_future(anext(it))
+    try:
+        while True:
+            await asyncio.sleep(interval)
+            if not pending.done():
+                yield KEEPALIVE
+                continue
+            try:
+                frame = pending.result()
+            except StopAsyncIteration:
+                return
+            yield frame
+            pending = asyncio.ensure_future(anext(it))
+    finally:
+        pending.cancel()
+
+
+async def _clock_from_last_comment(frames, interval):
+    """The clock restarts on each comment but not on each frame."""
+    loop = asyncio.get_running_loop()
+    it = aiter(frames)
+    pending = asyncio.ensure_future(anext(it))
+    due = loop.time() + interval
+    try:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=max(0.0, due - loop.time()))
+            if not done:
+                yield KEEPALIVE
+                due = loop.time() + interval
+                continue
+            try:
+                frame = pending.result()
+            except StopAsyncIteration:
+                return
+            yield frame
+            pending = asyncio.ensure_future(anext(it))
+    finally:
+        pending.cancel()
+
+
+async def _stops_after_last_frame_id(frames, interval):
+    """Ends after frame 9 ("the ids go up to 9"), as a string comparison of ids would."""
+    async for chunk in SOLUTIONS["with_keepalive"](frames, interval):
+        yield chunk
+        if chunk.startswith(b"id: 9\n"):
+            return
+
+
+def _sync_generator(frames, interval):
+    """`def` instead of `async def`: a plain generator the relay cannot `async for` over."""
+    yield KEEPALIVE
+
+
 @pytest.mark.parametrize(
     ("answer", "says"),
     [
+        (_sync_generator, ["gave a generator, not an async generator", "`async def`"]),
+        (lambda frames, interval: [KEEPALIVE], ["gave a list, not an async generator"]),
         (_wait_for_version, ["cancelled the source", "asyncio.wait("]),
-        (_timer_version, ["although frames came every"]),
+        (_timer_version, ["none was due", "yours came", "restart the clock on each frame"]),
         (_no_blank_line, ["ends with a blank line"]),
-        (_variant(wait=0.15), ["interval=0.25", "from the `interval` argument"]),
-        (_variant(swallow_cancel=True), ["caught the CancelledError", "propagate"]),
-        (_variant(finally_cancel=False), ["pending read", "finally"]),
-        (_variant(swallow_errors=True), ["ended your stream quietly", "propagate"]),
-        (_once_per_silence, ["about 4 keep-alive comments"]),
+        (_variant(wait=0.15), ["far too many keep-alives", "`interval` argument"]),
+        (_variant(wait=15), ["interval=4", "due [4, 8] s into it", "the `interval` argument"]),
+        (_variant(scale=2), ["due [15, 30, 45]", "yours came [30]", "`interval` argument"]),
+        (_variant(comment_first=True), ["yours came [0]", "not at once"]),
+        (_variant(on_cancel="continue"), ["caught the CancelledError", "propagate"]),
+        (_variant(on_cancel="return"), ["ended it quietly", "thinks the answer completed"]),
+        (_variant(cancel_in=()), ["pending read", "finally"]),
+        (_variant(cancel_in=("closed",)), ["left its pending read", "`finally:`"]),
+        (_variant(cancel_in=("cancelled",)), ["(aclose)", "went on running", "finally"]),
+        (_variant(cancel_in=("await",)), ["did not end", "instead of awaiting it"]),
+        (_variant(on_error="return"), ["ended your stream quietly", "propagate"]),
+        (_variant(on_error="event"), ["ended your stream quietly"]),
+        (_variant(on_error="wrap"), ["came out as RuntimeError", "propagate unchanged"]),
+        (_once_per_silence, ["yours came [15]", "not just once per silence"]),
+        (_sleep_then_look, ["reached the consumer", "as soon as it arrives"]),
+        (_clock_from_last_comment, ["none was due", "restart the clock on each frame"]),
+        (_stops_after_last_frame_id, ["got 10 of 16", "ended early"]),
     ],
     ids=[
+        "sync-generator",
+        "returns-a-list",
         "wait-for-cancels-the-source",
         "comments-while-frames-flow",
         "no-blank-line",
-        "interval-hard-coded",
+        "interval-hard-coded-small",
+        "interval-hard-coded-15",
+        "twice-the-interval",
+        "comment-at-once",
         "swallows-cancellation",
+        "returns-on-cancellation",
         "leaks-the-pending-read",
+        "cancels-read-only-on-close",
+        "cancels-read-only-on-cancel",
+        "awaits-the-pending-read",
         "swallows-source-errors",
+        "source-error-as-event",
+        "wraps-source-errors",
         "one-comment-per-silence",
+        "sleeps-then-looks",
+        "clock-not-restarted-on-frames",
+        "stops-at-id-9",
     ],
 )
 def test_keepalive_check_explains_typical_mistakes(capsys, answer, says):
