@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import groupby
+
 import pytest
 from _notebooks import load_solutions
 from _support import assert_explains, assert_pending
@@ -324,3 +326,61 @@ def test_streams_built_by_the_check_are_what_the_sdk_yields():
     chunks = nb04.chat_chunks(["x"], usage=True)
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens == 10
     assert chunks[-2].choices[0].finish_reason == "stop"
+
+
+LIVE_ENDINGS = {
+    "completed": {},
+    "incomplete": {"x-streamlab-ending": "max-tokens;after=3"},
+    "failed": {"x-streamlab-ending": "failed;after=3"},
+    "error": {"x-streamlab-fault": "error-after={k}"},  # k: three text deltas in
+}
+
+
+def _live(server, headers):
+    return list(
+        server.openai(max_retries=0).responses.create(
+            model="m",
+            input="Tell me about coffee",
+            reasoning={"effort": "low", "summary": "auto"},
+            stream=True,
+            extra_headers=headers,
+        )
+    )
+
+
+def _message_runs(events):
+    """The types from the message's item on, each run folded: delta counts differ, not the shape."""
+    at = max(n for n, e in enumerate(events) if e.type == "response.output_item.added")
+    return [kind for kind, _ in groupby(e.type for e in events[at:])]
+
+
+@pytest.mark.parametrize("ending", LIVE_ENDINGS)
+def test_the_check_ends_a_stream_as_the_local_provider_does(local_server, ending):
+    from openai.types.responses import ResponseStreamEvent
+    from pydantic import TypeAdapter
+
+    whole = [e.type for e in _live(local_server, {})]  # the provider is deterministic
+    k = whole.index("response.output_text.delta") + 3
+    headers = {h: v.format(k=k) for h, v in LIVE_ENDINGS[ending].items()}
+    live = _live(local_server, headers)
+    built = nb04.responses_events(list(_text_deltas(live)), extras="reasoning", ending=ending)
+    assert _message_runs(built) == _message_runs(live)
+    assert {e.type for e in built} == {e.type for e in live}  # the reasoning item's events too
+    strict = TypeAdapter(ResponseStreamEvent)
+    for event in built:
+        strict.validate_python(event.model_dump(mode="json", exclude_unset=True))
+    got, want = built[-1].response, live[-1].response
+    assert (got.status, got.incomplete_details, got.output_text) == (
+        want.status,
+        want.incomplete_details,
+        want.output_text,
+    )
+    assert (got.error and got.error.code) == (want.error and want.error.code)
+    assert [(o.type, o.status) for o in got.output if o.type == "message"] == [
+        (o.type, o.status) for o in want.output if o.type == "message"
+    ]
+    if ending == "error":
+        assert built[-2].model_dump() == {
+            **live[-2].model_dump(),
+            "sequence_number": len(built) - 2,
+        }
