@@ -406,6 +406,12 @@ def check_accumulate(accumulate: Callable[[Iterable[Any]], tuple[str, str | None
             ending="incomplete",
         )
         add(
+            "a random stream cut by max_output_tokens after a tool call (seed 7)",
+            _random_deltas(7),
+            "tool",
+            "incomplete",
+        )
+        add(
             "a stream that failed part-way (response.failed)",
             ["Half", " an answer"],
             ending="failed",
@@ -430,7 +436,7 @@ def check_accumulate(accumulate: Callable[[Iterable[Any]], tuple[str, str | None
                 continue
             if not (isinstance(got, tuple) and len(got) == 2):
                 only = " (you returned only the text)" if isinstance(got, str) else ""
-                r.expect(False, f"{what}: return a tuple (text, status), got {got!r}{only}")
+                r.expect(False, f"{what}: return a tuple (text, status), got {got!r:.80}{only}")
                 continue
             _diagnose_text(r, got[0], "".join(deltas), events, what)
             _diagnose_status(r, got[1], status, events, what)
