@@ -1,6 +1,7 @@
 """Checks for notebook 04, OpenAI streaming.
 
-- :func:`check_accumulate`: exercise 4.1, join the text of a Responses stream.
+- :func:`check_accumulate`: exercise 4.1, join the text of a Responses stream
+  and say how it ended (completed, incomplete, failed, or stopped first).
 - :func:`check_accumulate_chat`: exercise 4.2, join a Chat Completions stream,
   finish reason and usage chunk included.
 
@@ -17,7 +18,13 @@ from typing import Any
 
 from streamlab.checks._report import Report, run_check
 
-__all__ = ["check_accumulate", "check_accumulate_chat", "responses_events", "chat_chunks"]
+__all__ = [
+    "ENDINGS",
+    "check_accumulate",
+    "check_accumulate_chat",
+    "responses_events",
+    "chat_chunks",
+]
 
 
 def _construct(type_: Any, value: dict[str, Any]) -> Any:
@@ -40,41 +47,71 @@ def _single_pass(items: list[Any]) -> Iterator[Any]:
 # --------------------------------------------------------------------------- 4.1
 _ITEM = "msg_0001"
 
+#: How each ending of :func:`responses_events` closes the stream: the final event's
+#: type and the ``status`` an accumulator reports (None: the stream was cut first).
+ENDINGS = {
+    "completed": ("response.completed", "completed"),
+    "incomplete": ("response.incomplete", "incomplete"),
+    "failed": ("response.failed", "failed"),
+    "error": ("response.failed", "failed"),  # an `error` event, then response.failed
+}
 
-def _response(status: str, text: str | None = None) -> dict[str, Any]:
-    output = []
-    if text is not None:
-        output = [
-            {
-                "id": _ITEM,
-                "type": "message",
-                "role": "assistant",
-                "status": "completed",
-                "content": [
-                    {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-                ],
-            }
-        ]
+# The local provider's wording (streamlab.provider.openai_responses and .faults).
+_MODEL_FAILED = "The model failed to generate a response. (simulated by streamlab)"
+_SERVER_ERROR = "The server had an error while processing your request. (simulated by streamlab)"
+
+
+def _message(status: str, text: str | None) -> dict[str, Any]:
+    content = [] if text is None else [_part(text)]
     return {
+        "id": _ITEM,
+        "type": "message",
+        "role": "assistant",
+        "status": status,
+        "content": content,
+    }
+
+
+def _part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def _response(status: str, output: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A ``Response`` snapshot; a final one (not in_progress) says why it ended, as the provider does."""
+    response: dict[str, Any] = {
         "id": "resp_0001",
         "object": "response",
         "created_at": 0,
         "model": "streamlab-sim",
         "status": status,
-        "output": output,
+        "error": None,
+        "incomplete_details": None,
+        "output": output or [],
         "parallel_tool_calls": True,
         "tool_choice": "auto",
         "tools": [],
     }
+    if status == "incomplete":
+        response["incomplete_details"] = {"reason": "max_output_tokens"}
+    elif status == "failed":
+        response["error"] = {"code": "server_error", "message": _MODEL_FAILED}
+    return response
 
 
-def _item(out: int, item: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _item(
+    out: int, added: dict[str, Any], events: list[dict[str, Any]], done: dict[str, Any]
+) -> list[dict[str, Any]]:
     """``events`` between ``response.output_item.added`` and ``.done`` of output ``out``."""
     return [
-        {"type": "response.output_item.added", "output_index": out, "item": item},
+        {"type": "response.output_item.added", "output_index": out, "item": added},
         *events,
-        {"type": "response.output_item.done", "output_index": out, "item": item},
+        {"type": "response.output_item.done", "output_index": out, "item": done},
     ]
+
+
+def _done(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The output items complete so far: a final response's ``output``."""
+    return [e["item"] for e in raw if e["type"] == "response.output_item.done"]
 
 
 def _streamed(
@@ -87,91 +124,132 @@ def _streamed(
     ]
 
 
-def responses_events(deltas: list[str], *, extras: str = "") -> list[Any]:
+def _reasoning(out: int) -> list[dict[str, Any]]:
+    summary = "Thinking about the question."
+    rs = {"id": "rs_0001", "type": "reasoning", "summary": []}
+    at = {"item_id": "rs_0001", "output_index": out, "summary_index": 0}
+    part = {"type": "summary_text", "text": summary}
+    return _item(
+        out,
+        rs,
+        [
+            {"type": "response.reasoning_summary_part.added", **at, "part": {**part, "text": ""}},
+            *_streamed(
+                "response.reasoning_summary_text",
+                at,
+                ["Thinking about ", "the question."],
+                {"text": summary},
+            ),
+            {"type": "response.reasoning_summary_part.done", **at, "part": part},
+        ],
+        {**rs, "summary": [part]},
+    )
+
+
+def _tool_call(out: int) -> list[dict[str, Any]]:
+    arguments = '{"city": "Paris"}'
+    fc = {
+        "id": "fc_0001",
+        "type": "function_call",
+        "status": "in_progress",
+        "call_id": "call_1",
+        "name": "get_weather",
+        "arguments": "",
+    }
+    return _item(
+        out,
+        fc,
+        _streamed(
+            "response.function_call_arguments",
+            {"item_id": "fc_0001", "output_index": out},
+            ['{"city": ', '"Paris"}'],
+            {"arguments": arguments},
+        ),
+        {**fc, "status": "completed", "arguments": arguments},
+    )
+
+
+def responses_events(
+    deltas: list[str], *, extras: str = "", ending: str = "completed"
+) -> list[Any]:
     """A Responses event stream (SDK objects) whose output text is ``"".join(deltas)``.
 
     ``extras`` adds events a text accumulator must ignore: ``"reasoning"``
     (a reasoning summary streamed first), ``"tool"`` (function-call argument
     deltas), ``"refusal"`` (refusal deltas in a second content part).
+    ``ending`` is how the stream ends, as the local provider ends it (a key of
+    :data:`ENDINGS`): ``"completed"``; ``"incomplete"`` (cut by
+    max_output_tokens: the ``*.done`` events, then ``response.incomplete``);
+    ``"failed"`` (the model failed after the deltas: no ``*.done`` events,
+    ``response.failed``); ``"error"`` (an ``error`` event after the deltas,
+    then ``response.failed`` with no output, like the provider's
+    ``error-after`` fault).
     """
     from openai.types.responses import ResponseStreamEvent
 
+    if ending not in ENDINGS:
+        raise ValueError(f"ending={ending!r}: use one of {sorted(ENDINGS)}")
     text = "".join(deltas)
     raw: list[dict[str, Any]] = [
         {"type": "response.created", "response": _response("in_progress")},
         {"type": "response.in_progress", "response": _response("in_progress")},
     ]
-    out = 0
     if "reasoning" in extras:
-        rs = {"id": "rs_0001", "type": "reasoning", "summary": []}
-        raw += _item(
-            out,
-            rs,
-            _streamed(
-                "response.reasoning_summary_text",
-                {"item_id": "rs_0001", "output_index": out, "summary_index": 0},
-                ["Thinking about ", "the question."],
-                {"text": "Thinking about the question."},
-            ),
-        )
-        out += 1
+        raw += _reasoning(out=0)
     if "tool" in extras:
-        fc = {
-            "id": "fc_0001",
-            "type": "function_call",
-            "call_id": "call_1",
-            "name": "get_weather",
-            "arguments": "",
-        }
-        raw += _item(
-            out,
-            fc,
-            _streamed(
-                "response.function_call_arguments",
-                {"item_id": "fc_0001", "output_index": out},
-                ['{"city": ', '"Paris"}'],
-                {"arguments": '{"city": "Paris"}'},
-            ),
-        )
-        out += 1
-    msg = {
-        "id": _ITEM,
-        "type": "message",
-        "role": "assistant",
-        "status": "in_progress",
-        "content": [],
-    }
+        raw += _tool_call(out=int("reasoning" in extras))
+    out = int("reasoning" in extras) + int("tool" in extras)
     at = {"item_id": _ITEM, "output_index": out, "content_index": 0}
-    content = [
+    raw += [
         {
-            "type": "response.content_part.added",
-            **at,
-            "part": {"type": "output_text", "text": "", "annotations": []},
+            "type": "response.output_item.added",
+            "output_index": out,
+            "item": _message("in_progress", None),
         },
-        *_streamed("response.output_text", at, deltas, {"text": text, "logprobs": []}, logprobs=[]),
-        {
-            "type": "response.content_part.done",
-            **at,
-            "part": {"type": "output_text", "text": text, "annotations": []},
-        },
+        {"type": "response.content_part.added", **at, "part": _part("")},
     ]
-    if "refusal" in extras:
-        at = {**at, "content_index": 1}
-        content.append(
+    text_events = _streamed(
+        "response.output_text", at, deltas, {"text": text, "logprobs": []}, logprobs=[]
+    )
+    status = ENDINGS[ending][1]
+    if ending == "error":
+        raw += text_events[:-1]
+        raw.append(
+            {"type": "error", "code": "server_error", "message": _SERVER_ERROR, "param": None}
+        )
+        failed = _response("failed")
+        failed["error"] = {"code": "server_error", "message": _SERVER_ERROR}
+        raw.append({"type": "response.failed", "response": failed})
+    elif ending == "failed":  # the provider sends no *.done events for the cut message
+        raw += text_events[:-1]
+        raw.append(
             {
-                "type": "response.content_part.added",
-                **at,
-                "part": {"type": "refusal", "refusal": ""},
+                "type": "response.failed",
+                "response": _response(status, [*_done(raw), _message("incomplete", text)]),
             }
         )
-        content += _streamed(
-            "response.refusal",
-            at,
-            ["I can't ", "help with that."],
-            {"refusal": "I can't help with that."},
-        )
-    raw += _item(out, msg, content)
-    raw.append({"type": "response.completed", "response": _response("completed", text)})
+    else:
+        item_status = "completed" if ending == "completed" else "incomplete"
+        raw += [*text_events, {"type": "response.content_part.done", **at, "part": _part(text)}]
+        message = _message(item_status, text)
+        if "refusal" in extras:
+            refusal = "I can't help with that."
+            at = {**at, "content_index": 1}
+            raw.append(
+                {
+                    "type": "response.content_part.added",
+                    **at,
+                    "part": {"type": "refusal", "refusal": ""},
+                }
+            )
+            raw += _streamed(
+                "response.refusal", at, ["I can't ", "help with that."], {"refusal": refusal}
+            )
+            part = {"type": "refusal", "refusal": refusal}
+            raw.append({"type": "response.content_part.done", **at, "part": part})
+            message["content"].append(part)
+        raw.append({"type": "response.output_item.done", "output_index": out, "item": message})
+        raw.append({"type": ENDINGS[ending][0], "response": _response(status, _done(raw))})
     for n, event in enumerate(raw):
         event["sequence_number"] = n
     return [_construct(ResponseStreamEvent, e) for e in raw]
@@ -197,11 +275,12 @@ def _random_deltas(seed: int) -> list[str]:
 
 def _diagnose_text(report: Report, got: Any, want: str, events: list[Any], what: str) -> None:
     if not isinstance(got, str) and not (got is None and want):
-        report.expect(False, f"{what}: return the text as one str, got {type(got).__name__}")
+        report.expect(False, f"{what}: the text: return it as one str, got {type(got).__name__}")
         return
     if got == want:
         report.expect(True, "")
         return
+    last = events[-1].type if events else None
     other = [
         e.delta
         for e in events
@@ -218,11 +297,19 @@ def _diagnose_text(report: Report, got: Any, want: str, events: list[Any], what:
             "arguments or a refusal also have a `delta`); keep only events whose type is "
             "'response.output_text.delta'"
         )
-    elif not any(e.type == "response.completed" for e in events) and got in ("", None) and want:
+    elif last == "response.output_text.delta" and got in ("", None) and want:
         problem = (
-            "this stream stopped early (no `*.done` events, no `response.completed`), and you "
+            "this stream stopped early (no `*.done` events, no final event), and you "
             f"returned {got!r}: join the `response.output_text.delta` events as they come, do not "
             "wait for the final event's text"
+        )
+    elif last != "response.completed" and got in ("", None) and want:
+        done = any(e.type == "response.output_text.done" for e in events)
+        problem = (
+            f"this stream ended with `{last}`, not `response.completed`, and you returned "
+            f"{got!r}: the text that arrived is still in its `response.output_text.delta` events"
+            + ("" if done else " (a failed stream has no `*.done` events)")
+            + "; join them as they come, do not wait for the final event's text"
         )
     elif got == "" and want:
         problem = (
@@ -233,37 +320,126 @@ def _diagnose_text(report: Report, got: Any, want: str, events: list[Any], what:
         problem = "spaces or newlines are lost: join the deltas exactly as they come (no strip)"
     else:
         problem = f"expected {want!r}, got {got!r}"
-    report.expect(False, f"{what}: {problem}")
+    report.expect(False, f"{what}: the text: {problem}")
 
 
-def check_accumulate(accumulate: Callable[[Iterable[Any]], str]) -> bool:
-    """Exercise 4.1: ``accumulate(events) -> str`` joins a Responses stream's text."""
+def _diagnose_status(
+    report: Report, got: Any, want: str | None, events: list[Any], what: str
+) -> None:
+    if got == want:
+        report.expect(True, "")
+        return
+    if isinstance(got, str) and (got.startswith("response.") or got == "error"):
+        problem = (
+            f"give the status as a word, 'completed', 'incomplete' or 'failed' (or None), not "
+            f"the event type {got!r}: map the final event's type to it"
+        )
+    elif want is None:
+        problem = (
+            f"a stream stopped by the reader has no final event: None, not {got!r} (only a "
+            "`response.completed` makes the answer 'completed')"
+        )
+    elif want == "incomplete":
+        problem = (
+            f"a stream that ended with response.incomplete is not {got!r} but 'incomplete': the "
+            "text was cut short; its reason is in response.incomplete_details (here "
+            "max_output_tokens)"
+        )
+    elif any(e.type == "error" for e in events):
+        problem = (
+            f"an error event means failed even with text before it (and even with no "
+            f"response.failed after it): 'failed', not {got!r}"
+        )
+    elif want == "failed":
+        problem = (
+            f"a stream that ended with response.failed is 'failed', not {got!r}, even with text "
+            "before it (what went wrong is in response.error)"
+        )
+    else:
+        problem = f"a stream that ended with response.completed is 'completed', not {got!r}"
+    report.expect(False, f"{what}: status: {problem}")
+
+
+def _status_hint(exc: BaseException) -> str | None:
+    if not (isinstance(exc, AttributeError) and "'response'" in str(exc)):
+        return None
+    if "ResponseErrorEvent" in str(exc):
+        return (
+            "an `error` event has no `response`: it is a final event of its own (its `code` and "
+            "`message` say what went wrong), and it means 'failed'"
+        )
+    return (
+        "only the final events (`response.completed`, `.incomplete`, `.failed`) carry a "
+        "`response`; a stream stopped by the reader ends with a delta: it has no final event, "
+        "and its status is None"
+    )
+
+
+def check_accumulate(accumulate: Callable[[Iterable[Any]], tuple[str, str | None]]) -> bool:
+    """Exercise 4.1: ``accumulate(events) -> (text, status)`` for a Responses stream.
+
+    ``text`` joins the answer's deltas; ``status`` is ``"completed"``,
+    ``"incomplete"``, ``"failed"`` (``response.failed`` or an ``error``
+    event), or ``None`` when the stream stopped before any final event.
+    """
 
     def body(r: Report) -> None:
-        cases = [
-            ("a plain stream", ["Hello", ",", " world", "!"], ""),
-            ("spaces and newlines", ["  Two", " lines", "\n", "and ", "é", "🙂 "], ""),
-            (
-                "a stream with reasoning and a tool call first",
-                ["Sunny", " in Paris."],
-                "reasoning tool",
-            ),
-            ("a stream that ends with a refusal part", ["Here is", " part of it."], "refusal"),
-            ("a stream with no text at all", [], ""),
-            ("a random stream, repeats and whitespace included (seed 4)", _random_deltas(4), ""),
-        ]
-        for what, deltas, extras in cases:
-            events = responses_events(deltas, extras=extras)
-            ok, got = r.call(accumulate, _single_pass(events), what=what)
-            if ok:
-                _diagnose_text(r, got, "".join(deltas), events, what)
+        cases: list[tuple[str, list[str], list[Any], str | None]] = []
+
+        def add(what: str, deltas: list[str], extras: str = "", ending: str = "completed") -> None:
+            events = responses_events(deltas, extras=extras, ending=ending)
+            cases.append((what, deltas, events, ENDINGS[ending][1]))
+
+        add("a plain stream", ["Hello", ",", " world", "!"])
+        add("spaces and newlines", ["  Two", " lines", "\n", "and ", "é", "🙂 "])
+        add(
+            "a stream with reasoning and a tool call first",
+            ["Sunny", " in Paris."],
+            "reasoning tool",
+        )
+        add("a stream that ends with a refusal part", ["Here is", " part of it."], "refusal")
+        add("a stream with no text at all", [])
+        add("a random stream, repeats and whitespace included (seed 4)", _random_deltas(4))
+        add(
+            "a stream cut short by max_output_tokens",
+            ["It was", " a dark", " and"],
+            ending="incomplete",
+        )
+        add(
+            "a random stream cut by max_output_tokens after a tool call (seed 7)",
+            _random_deltas(7),
+            "tool",
+            "incomplete",
+        )
+        add(
+            "a stream that failed part-way (response.failed)",
+            ["Half", " an answer"],
+            ending="failed",
+        )
+        add(
+            "a stream with an error event after the text",
+            ["So far", " so good"],
+            "reasoning",
+            "error",
+        )
+        what = "a stream whose connection closed right after an error event"
+        events = responses_events(["Cut", " here"], ending="error")[:-1]
+        cases.append((what, ["Cut", " here"], events, "failed"))
         stopped = _random_deltas(5)
         for after in (3, len(stopped) // 2):
             what = f"a stream stopped by the reader after {after} of {len(stopped)} deltas"
             events = _stopped(responses_events(stopped, extras="reasoning"), after)
-            ok, got = r.call(accumulate, _single_pass(events), what=what)
-            if ok:
-                _diagnose_text(r, got, "".join(stopped[:after]), events, what)
+            cases.append((what, stopped[:after], events, None))
+        for what, deltas, events, status in cases:
+            ok, got = r.call(accumulate, _single_pass(events), what=what, hint=_status_hint)
+            if not ok:
+                continue
+            if not (isinstance(got, tuple) and len(got) == 2):
+                only = " (you returned only the text)" if isinstance(got, str) else ""
+                r.expect(False, f"{what}: return a tuple (text, status), got {got!r:.80}{only}")
+                continue
+            _diagnose_text(r, got[0], "".join(deltas), events, what)
+            _diagnose_status(r, got[1], status, events, what)
 
     return run_check("Exercise 4.1: accumulate a Responses stream", body)
 
