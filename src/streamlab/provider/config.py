@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -226,21 +227,27 @@ class RequestControls:
 
         Absolute offsets (not sleeps between tokens) so that lateness never
         accumulates; jitter moves each token by up to ±jitter_ms but never
-        before the previous one.
+        before the previous one. ``due_times`` gives the same one at a time.
+        """
+        return list(self.due_times(n_tokens, rng))
+
+    def due_times(self, n_tokens: int, rng: random.Random | None = None) -> Iterator[float]:
+        """``schedule``'s offsets, computed as they are asked for.
+
+        A long answer has millions of tokens: the whole list, built before
+        the first write, held the event loop for 100 ms and more.
         """
         rng = rng or random.Random(self.seed)
         first = self.ttft_ms / 1000.0
         step = self.token_interval()
         jitter = self.jitter_ms / 1000.0
-        out: list[float] = []
         prev = 0.0
         for i in range(n_tokens):
             t = first + i * step
             if jitter and i:
                 t += rng.uniform(-jitter, jitter)
             prev = max(prev, t)
-            out.append(prev)
-        return out
+            yield prev
 
 
 def controls_from(

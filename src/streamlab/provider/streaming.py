@@ -204,7 +204,8 @@ class FrameStream:
             *((k.encode(), v.encode()) for k, v in self.extra_headers.items()),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        schedule = c.schedule(self.n_tokens, random.Random(self.rng_seed))
+        due_times = c.due_times(self.n_tokens, random.Random(self.rng_seed))
+        scheduled, due_offset = -1, 0.0  # the last token index taken from due_times
         drop, error, stall = c.fault("drop"), c.fault("error"), c.fault("stall")
         tiny = c.fault("tiny-writes")
         lateness = stats.lateness
@@ -218,8 +219,10 @@ class FrameStream:
             if stall and k == stall.after:
                 await asyncio.sleep(stall.seconds)
                 t0 += stall.seconds  # the rest of the schedule shifts by the stall
-            if token is not None and token < len(schedule):
-                due = t0 + schedule[token]
+            if token is not None and token < self.n_tokens:
+                while scheduled < token:  # frames name their tokens in order
+                    due_offset, scheduled = next(due_times), scheduled + 1
+                due = t0 + due_offset
                 await pacer.until(due)
                 lateness.append(time.perf_counter() - due)
             else:
@@ -241,6 +244,17 @@ class FrameStream:
             await asyncio.sleep(tiny.delay_ms / 1000.0)
 
 
+async def _last_due(c: RequestControls, n_tokens: int) -> float:
+    """When the last of ``n_tokens`` tokens would be due (a worker thread walks a long schedule)."""
+    if not n_tokens:
+        return c.ttft_ms / 1000.0
+
+    def last() -> float:
+        return collections.deque(c.due_times(n_tokens), maxlen=1)[0]
+
+    return last() if n_tokens <= 10_000 else await asyncio.to_thread(last)
+
+
 class DelayedJSON:
     """A non-streamed answer: waits as long as the stream would take, then sends JSON.
 
@@ -258,7 +272,7 @@ class DelayedJSON:
 
         async def work() -> None:
             c = self.controls
-            total = c.schedule(self.n_tokens)[-1] if self.n_tokens else c.ttft_ms / 1000.0
+            total = await _last_due(c, self.n_tokens)
             slow = c.fault("slow-headers")
             await asyncio.sleep(total + (slow.seconds if slow else 0.0))
             req_id = request_id()
