@@ -56,6 +56,7 @@ def test_course_notebook_shape(path):
     md = [c for c in nb["cells"] if c["cell_type"] == "markdown"]
     first = "".join(md[0]["source"]).lower() if md else ""
     assert "you will learn" in first, f"{path.name}: open with what the learner will learn"
+    assert "**assumes**" in first, f"{path.name}: say what it assumes (an **Assumes** line)"
     text = "\n".join("".join(c["source"]) for c in md).lower()
     assert re.search(r"^#+ .*summary", text, re.M), f"{path.name}: close with a summary section"
     assert re.search(r"^#+ .*exercise", text, re.M), f"{path.name}: add exercises"
