@@ -102,7 +102,7 @@ def test_reasoning_delays_the_answer_by_its_slots():
             == turn.reasoning.slots
             == turn.final()["usage"]["output_tokens_details"]["reasoning_tokens"]
         )
-        firsts[effort] = c.schedule(turn.n_units)[unit]
+        firsts[effort] = list(c.due_times(turn.n_units))[unit]
     assert firsts["high"] > firsts["low"] > 0
 
 

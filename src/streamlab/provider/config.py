@@ -222,20 +222,14 @@ class RequestControls:
         tps = self.tokens_per_second
         return 0.0 if tps <= 0 or tps == float("inf") else 1.0 / tps
 
-    def schedule(self, n_tokens: int, rng: random.Random | None = None) -> list[float]:
+    def due_times(self, n_tokens: int, rng: random.Random | None = None) -> Iterator[float]:
         """Offsets in seconds, from the request's arrival, at which each token is due.
 
         Absolute offsets (not sleeps between tokens) so that lateness never
         accumulates; jitter moves each token by up to ±jitter_ms but never
-        before the previous one. ``due_times`` gives the same one at a time.
-        """
-        return list(self.due_times(n_tokens, rng))
-
-    def due_times(self, n_tokens: int, rng: random.Random | None = None) -> Iterator[float]:
-        """``schedule``'s offsets, computed as they are asked for.
-
-        A long answer has millions of tokens: the whole list, built before
-        the first write, held the event loop for 100 ms and more.
+        before the previous one. Computed as they are asked for: a long
+        answer has millions of tokens, and the whole list, built before the
+        first write, held the event loop for 100 ms and more.
         """
         rng = rng or random.Random(self.seed)
         first = self.ttft_ms / 1000.0
