@@ -48,6 +48,10 @@ def _messages(client, spec):
 # -- mid-stream ---------------------------------------------------------------
 
 
+# anthropic 2.17 wraps errors raised while reading a stream (its _streaming.py).
+ANTHROPIC_WRAPS_STREAM_ERRORS = tuple(map(int, anthropic.__version__.split(".")[:2])) >= (2, 17)
+
+
 def test_drop_after_is_a_connection_error_mid_stream(local_server):
     oa = local_server.openai(max_retries=0)
     received = []
@@ -59,11 +63,15 @@ def test_drop_after_is_a_connection_error_mid_stream(local_server):
     assert len(received) == 6  # exactly N events arrived before the cut
     with pytest.raises(openai.APIConnectionError):
         _chat(oa, "drop-after=3")
-    # The Anthropic SDK does not wrap transport errors raised while iterating.
-    # (It uses its own copy of httpx, so match on the name, as the real API would show it.)
+    # From anthropic 2.17 a drop mid-stream is wrapped like openai's; before, the
+    # httpx2 error itself came through (its own copy of httpx: match on the name).
     with pytest.raises(Exception, match="incomplete chunked read") as info:
         _messages(local_server.anthropic(max_retries=0), "drop-after=4")
-    assert type(info.value).__name__ == "RemoteProtocolError"
+    error = info.value
+    if ANTHROPIC_WRAPS_STREAM_ERRORS:
+        assert isinstance(error, anthropic.APIConnectionError)
+        error = error.__cause__
+    assert type(error).__name__ == "RemoteProtocolError"
 
 
 def test_responses_error_event_is_handed_through(local_server):

@@ -43,16 +43,47 @@ def test_each_api_gets_its_own_words():
     assert c["reasoning_effort"] == "low" and c["tools"][0]["function"]["name"] == "get_weather"
     assert c["stream_options"] == {"include_usage": True} and c["max_completion_tokens"] == 2000
     a = request("Hi", api="anthropic", **kw).kwargs(stream=False)
-    assert a["thinking"] == {"type": "enabled", "budget_tokens": 1024} and a["max_tokens"] == 2000
+    assert a["thinking"] == {"type": "adaptive", "display": "summarized"} and a["max_tokens"] == 2000
+    assert a["output_config"] == {"effort": "low"}  # a name the model table does not know
     assert a["tools"][0]["input_schema"]["required"] == ["city"] and "stream" not in a
     headers = request("Hi", provider=server, model="m", ttft_ms=0, fault="error-after=3").headers
     assert headers == {"x-streamlab-ttft-ms": "0", "x-streamlab-fault": "error-after=3"}
 
 
+@pytest.mark.parametrize(
+    "model, thinking",
+    [
+        ("claude-haiku-4-5", {"type": "enabled", "budget_tokens": 4096}),
+        ("claude-sonnet-4-5-20250929", {"type": "enabled", "budget_tokens": 4096}),
+        ("claude-opus-4-1", {"type": "enabled", "budget_tokens": 4096}),
+        ("claude-sonnet-4-6", {"type": "adaptive", "display": "summarized"}),
+        ("claude-opus-4-7", {"type": "adaptive", "display": "summarized"}),
+        ("claude-sonnet-5", {"type": "adaptive", "display": "summarized"}),
+    ],
+)
+def test_thinking_takes_the_form_the_model_takes(model, thinking):
+    """Adaptive thinking where the model has it (4.6 on); a token budget before that."""
+    a = request("Hi", provider=object(), model=model, api="anthropic", reasoning="medium").kwargs()
+    assert a["thinking"] == thinking
+    assert ("output_config" in a) == (thinking["type"] == "adaptive")
+    assert a["max_tokens"] > 4096  # room to think in either form
+    schema = {"format": {"type": "json_schema", "schema": {"type": "object"}}}
+    b = request(
+        "Hi", provider=object(), model=model, api="anthropic", reasoning="medium", output_config=schema
+    ).kwargs()
+    assert b["output_config"]["format"] == schema["format"]  # merged, not replaced
+    assert ("effort" in b["output_config"]) == (thinking["type"] == "adaptive")
+
+
 def test_mistakes_are_explained():
     with pytest.raises(ValueError, match="Anthropic counts thinking in max_tokens"):
         request(
-            "Hi", provider=object(), model="m", api="anthropic", reasoning="medium", max_tokens=500
+            "Hi",
+            provider=object(),
+            model="claude-haiku-4-5",
+            api="anthropic",
+            reasoning="medium",
+            max_tokens=500,
         ).kwargs()
     with pytest.raises(TypeError, match="streamlab.Tool"):
         request("Hi", provider=object(), model="m", tools=[{"name": "x"}])

@@ -19,6 +19,8 @@ Modules and what they are for:
 - ``streamlab.release``, ``streamlab.partial_json``: release policies for
   moderating partial output; parsing JSON while it streams.
 - ``streamlab.checks``: checks for the notebooks' exercises.
+- ``streamlab.versions``: the SDK and JupyterLab versions the course was
+  verified with (from the lock), beside the installed ones.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     "astream_events": "streamlab.deltas",
     "text_deltas": "streamlab.deltas",
     "atext_deltas": "streamlab.deltas",
+    # versions
+    "check_versions": "streamlab.versions",
     # widgets
     "StreamView": "streamlab.widgets",
     "compare": "streamlab.widgets",
@@ -106,4 +110,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         encode_event,
         iter_sse,
     )
+    from streamlab.versions import check_versions
     from streamlab.widgets import StreamView, compare, plot_timeline

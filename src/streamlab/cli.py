@@ -36,7 +36,12 @@ def _run_info(args: argparse.Namespace) -> int:
     import os
     from importlib.metadata import PackageNotFoundError, version
 
+    from streamlab.provider.switch import DEFAULT_MODELS, rehearsing
+    from streamlab.versions import LOCKED_ON, version_table
+
     print(f"streamlab {__version__} on Python {sys.version.split()[0]}")
+    print(f"  {'package':<11} {'installed':<14} verified (locked {LOCKED_ON}; floor)")
+    verified = {row.name: row for row in version_table()}
     for dist in (
         "openai",
         "anthropic",
@@ -46,11 +51,21 @@ def _run_info(args: argparse.Namespace) -> int:
         "ipywidgets",
         "jupyterlab",
     ):
+        row = verified.get(dist)
         try:
-            print(f"  {dist:<11} {version(dist)}")
+            installed = version(dist)
         except PackageNotFoundError:
-            print(f"  {dist:<11} not installed")
-    print(f"provider: {os.environ.get('STREAMLAB_PROVIDER', 'local')} (STREAMLAB_PROVIDER)")
+            installed = "not installed"
+        note = ""
+        if row is not None:
+            flag = {"older": "  <- older than the floor", "newer": "  <- newer than verified"}
+            note = f"{row.verified} (>= {row.floor}){flag.get(row.status, '')}"
+        print(f"  {dist:<11} {installed:<14} {note}".rstrip())
+    kind = os.environ.get("STREAMLAB_PROVIDER", "local")
+    print(f"provider: {kind} (STREAMLAB_PROVIDER)")
+    if kind == "local" and rehearsing():
+        names = f"{DEFAULT_MODELS['openai'][0]}, {DEFAULT_MODELS['anthropic'][1]}"
+        print(f"  rehearsing the real APIs' model names: {names} (STREAMLAB_REHEARSE)")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 ``make test`` (and so ``.ci/run``) runs this file before pytest; the browser
 harness calls :func:`find_browser` to launch the same executable. Standard
-library only: it runs with any Python 3.10+.
+library only: it runs with any Python 3.11+.
 
 Order, stopping at the first that gives a browser:
 

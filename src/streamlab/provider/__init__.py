@@ -223,17 +223,18 @@ Send them with the SDKs' ``extra_headers={...}`` (real providers ignore them)::
 
 - ``drop-after=N``      close the connection after N events (``drop-after=0``
   sends the headers and no event), without the final empty chunk. While
-  iterating, openai raises ``APIConnectionError``; the anthropic SDK lets
-  the transport error through (``httpx2.RemoteProtocolError: peer closed
-  connection without sending complete message body``), as with the real API.
+  iterating, openai raises ``APIConnectionError``, and so does anthropic from
+  2.17 (before 2.17 it let the transport error through: ``httpx2.
+  RemoteProtocolError: peer closed connection without sending complete
+  message body``), as with the real API.
 - ``error-after=N``     after N events send the provider's mid-stream error
   and end the stream: Responses an ``error`` event then ``response.failed``
   (handed to you as events), Chat a payload with a top-level ``"error"``
   (``openai.APIError`` raised), Anthropic ``event: error`` overloaded_error
   (``anthropic.APIStatusError`` with status 200).
 - ``stall-after=N;seconds=S``  pause S seconds (default 30) after N events, then
-  go on: longer than the client's read timeout gives openai
-  ``APITimeoutError`` (anthropic, mid-stream: ``httpx2.ReadTimeout``).
+  go on: longer than the client's read timeout gives ``APITimeoutError``
+  (anthropic before 2.17, mid-stream: ``httpx2.ReadTimeout``).
 - ``status=429;retry-after=S``  HTTP 429 rate_limit body (``RateLimitError``)
   with ``retry-after`` (omit it and no header is sent).
 - ``status=500`` / ``status=503`` / ``status=529``  InternalServerError;

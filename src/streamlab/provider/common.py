@@ -27,6 +27,7 @@ from streamlab.provider.generation import (
     generate_tokens,
     tokenize,
 )
+from streamlab.provider.models import check_model_params
 from streamlab.provider.streaming import DelayedJSON, Frame, FrameStream
 
 
@@ -288,11 +289,13 @@ _ANTHROPIC_FIELDS: dict[str, _Rule] = {
 
 
 def check_known_fields(body: dict[str, Any], flavor: Flavor) -> None:
-    """The real APIs' 400 for a known optional field of the wrong type or out of range."""
+    """The real APIs' 400 for a known optional field of the wrong type or out of range,
+    or one that the named real model does not take (the model table)."""
     rules = _ANTHROPIC_FIELDS if flavor == "anthropic" else _OPENAI_FIELDS
     for name, (kinds, low, high, items) in rules.items():
         if name in body and body[name] is not None:
             field(body, name, kinds, items=items, minimum=low, maximum=high)
+    check_model_params(body, flavor)
 
 
 async def request_body(request: Request) -> tuple[dict[str, Any], str]:

@@ -10,7 +10,10 @@ answer length      ``max_output_tokens``   ``max_completion_tokens``     ``max_t
 a tool             ``{"type": "function",  ``{"type": "function",        ``{"name", "description",
                    "name", "parameters"}`` "function": {"name", ...}}``  "input_schema"}``
 reasoning          ``reasoning={"effort",  ``reasoning_effort``          ``thinking={"type":
-                   "summary": "auto"}``    (no visible summary)          "enabled", "budget_tokens"}``
+                   "summary": "auto"}``    (no visible summary)          "adaptive"}`` and
+                                                                         ``output_config={"effort"}``;
+                                                                         older models: ``{"type":
+                                                                         "enabled", "budget_tokens"}``
 a tool's result    ``function_call_output  ``{"role": "tool",            a user turn with a
                    `` item by ``call_id``  "tool_call_id"}``             ``tool_result`` block
 =================  ======================  ============================  ==========================
@@ -38,11 +41,20 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from streamlab.events import StreamEnd
+from streamlab.provider.models import capabilities
 
 Api = Literal["responses", "chat", "anthropic"]
 APIS: tuple[str, ...] = ("responses", "chat", "anthropic")
-#: Anthropic ``thinking.budget_tokens`` for each reasoning effort.
+#: Anthropic ``thinking.budget_tokens`` for each reasoning effort (models before 4.6).
 THINKING_BUDGET = {"minimal": 1024, "low": 1024, "medium": 4096, "high": 16000}
+#: Anthropic ``output_config.effort`` for each reasoning effort (adaptive thinking).
+ANTHROPIC_EFFORT = {
+    "minimal": "low",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "xhigh": "xhigh",
+}
 _EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 
 
@@ -115,24 +127,42 @@ class Request:
             kw["messages"] = messages
             kw["max_tokens"] = self._anthropic_max_tokens()
             if self.reasoning and self.reasoning != "none":
-                budget = THINKING_BUDGET.get(self.reasoning, THINKING_BUDGET["high"])
-                kw["thinking"] = {"type": "enabled", "budget_tokens": budget}
+                kw.update(self._anthropic_thinking())
         if self.tools:
             kw["tools"] = [t.for_api(self.api) for t in self.tools]
         if self.headers:
             kw["extra_headers"] = dict(self.headers)
         if stream:
             kw["stream"] = True
-        kw.update(self.extra)
+        extra = dict(self.extra)
+        if isinstance(extra.get("output_config"), Mapping) and "output_config" in kw:
+            extra["output_config"] = {**kw["output_config"], **extra["output_config"]}
+        kw.update(extra)
         return kw
+
+    def _adaptive(self) -> bool:
+        """Whether this Anthropic model thinks in the adaptive form (4.6 on, and unknown names)."""
+        caps = capabilities(self.model)
+        return caps is None or caps.thinking[:1] == ("adaptive",)
+
+    def _anthropic_thinking(self) -> dict[str, Any]:
+        """Thinking in the form this model takes: adaptive where it can, else a token budget."""
+        if self._adaptive():
+            # display: Opus 4.7 and later omit the thinking text unless asked for it.
+            return {
+                "thinking": {"type": "adaptive", "display": "summarized"},
+                "output_config": {"effort": ANTHROPIC_EFFORT.get(self.reasoning, "high")},
+            }
+        budget = THINKING_BUDGET.get(self.reasoning, THINKING_BUDGET["high"])
+        return {"thinking": {"type": "enabled", "budget_tokens": budget}}
 
     def _anthropic_max_tokens(self) -> int:
         budget = 0
         if self.reasoning and self.reasoning != "none":
             budget = THINKING_BUDGET.get(self.reasoning, THINKING_BUDGET["high"])
-        if self.max_tokens is None:
+        if self.max_tokens is None:  # room to think, in either form, then 1024 for the answer
             return budget + 1024
-        if budget and self.max_tokens <= budget:
+        if budget and not self._adaptive() and self.max_tokens <= budget:
             raise ValueError(
                 f"max_tokens={self.max_tokens} leaves no room for the answer: Anthropic counts "
                 f"thinking in max_tokens, and reasoning={self.reasoning!r} budgets {budget} "
@@ -296,7 +326,8 @@ def request(
     ``prompt`` is the user's text, or a list of messages in the API's own
     format. ``tools`` are :class:`Tool` s; ``reasoning`` an effort
     (``"low"``, ``"medium"``, ``"high"``: a Responses reasoning summary,
-    Chat ``reasoning_effort``, an Anthropic thinking budget). ``ttft_ms``,
+    Chat ``reasoning_effort``, Anthropic thinking: adaptive with
+    ``output_config.effort`` on models that take it, else a token budget). ``ttft_ms``,
     ``tokens_per_second`` and ``fault`` become the local provider's
     ``x-streamlab-*`` headers; ``headers`` are sent as they are; ``extra``
     goes to the SDK call unchanged (``temperature=``, ``tool_choice=``...).

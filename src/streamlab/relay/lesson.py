@@ -102,7 +102,7 @@ def create_proxy_app(
                         chunk = await asyncio.wait_for(chunks.__anext__(), idle_timeout)
                     except StopAsyncIteration:
                         break
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         break  # idle too long: the proxy closes the connection
                     if not buffered:
                         yield chunk

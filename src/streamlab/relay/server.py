@@ -252,7 +252,7 @@ class Relay:
                 return
             try:
                 await asyncio.wait_for(log.changed.wait(), self.keepalive)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 yield None
 
     async def _body(self, log: StreamLog, cursor: Cursor, named: bool) -> AsyncIterator[bytes]:

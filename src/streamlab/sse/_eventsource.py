@@ -419,7 +419,7 @@ class AsyncEventSource(_SourceBase["httpx.AsyncClient"]):
             self._wake = asyncio.Event()
         try:
             await asyncio.wait_for(self._wake.wait(), delay)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def _events(self) -> AsyncIterator[ServerSentEvent]:
