@@ -26,7 +26,96 @@ def _decoder_parser(chunks):
 
 def test_parser_check_accepts_the_solution(solutions, capsys):
     assert nb02.check_parser(solutions["parse_full"])
+    assert nb02.check_parser(solutions["parse_full"], solutions["FullEventBuilder"])
+    assert capsys.readouterr().out.count("✅") == 2
+
+
+def test_parser_check_accepts_a_differently_written_builder(solutions, capsys):
+    base = solutions["EventBuilder"]
+
+    class FullEventBuilder(base):  # a regular expression for the digits, a dict of handlers
+        def field(self, name, value):
+            handlers = {"id": self._id, "retry": self._retry}
+            handlers.get(name, super().field)(*([value] if name in handlers else [name, value]))
+
+        def _id(self, value):
+            self.last_id = self.last_id if "\x00" in value else value
+
+        def _retry(self, value):
+            if re.fullmatch("[0-9]+", value):
+                self.retry = self.event_retry = int(value)
+
+    def parse_full(chunks):
+        return solutions["parse_events"](chunks, FullEventBuilder)
+
+    assert nb02.check_parser(parse_full, FullEventBuilder)
     assert "✅" in capsys.readouterr().out
+
+
+def _builder_rejected(solutions, capsys, field, *says):
+    """A FullEventBuilder whose ``field(self, name, value)`` is ``field``; the check rejects it."""
+    builder = type("FullEventBuilder", (solutions["EventBuilder"],), {"field": field})
+
+    def parse_full(chunks):
+        return solutions["parse_events"](chunks, builder)
+
+    assert_explains(capsys, lambda p: nb02.check_parser(p, builder), parse_full, "❌", *says)
+
+
+def _super(self, name, value):
+    super(type(self), self).field(name, value)
+
+
+def test_parser_check_rejects_a_builder_that_sets_only_event_retry(solutions, capsys):
+    def field(self, name, value):
+        if name == "id" and "\0" not in value:
+            self.last_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self.event_retry = int(value)  # the reconnection time in force is never kept
+        elif name not in ("id", "retry"):
+            _super(self, name, value)
+
+    _builder_rejected(solutions, capsys, field, "expected builder.retry == 2500", "set self.retry")
+
+
+def test_parser_check_rejects_a_builder_that_forgets_retry_on_a_bad_value(solutions, capsys):
+    def field(self, name, value):
+        if name == "id" and "\0" not in value:
+            self.last_id = value
+        elif name == "retry":
+            ok = value.isascii() and value.isdigit()
+            self.retry = self.event_retry = int(value) if ok else None  # a bad value resets
+        else:
+            _super(self, name, value)
+
+    _builder_rejected(solutions, capsys, field, "got retry=None", "left alone by a value")
+
+
+def test_parser_check_rejects_stripped_ids(solutions, capsys):
+    def field(self, name, value):
+        if name == "id":
+            if "\0" not in value:
+                self.last_id = value.strip()
+        elif name == "retry":
+            if value.isascii() and value.isdigit():
+                self.retry = self.event_retry = int(value)
+        else:
+            _super(self, name, value)
+
+    _builder_rejected(solutions, capsys, field, "'id keeps its spaces'", "do not strip() it")
+
+
+def test_parser_check_rejects_a_nul_id_that_resets(solutions, capsys):
+    def field(self, name, value):
+        if name == "id":
+            self.last_id = "" if "\0" in value else value  # "ignored" read as "cleared"
+        elif name == "retry":
+            if value.isascii() and value.isdigit():
+                self.retry = self.event_retry = int(value)
+        else:
+            _super(self, name, value)
+
+    _builder_rejected(solutions, capsys, field, "'id containing NUL'", "is ignored")
 
 
 def test_parser_check_accepts_streamlab_decoder(capsys):
