@@ -52,70 +52,69 @@ def test_parser_check_accepts_a_differently_written_builder(solutions, capsys):
     assert "✅" in capsys.readouterr().out
 
 
-def _builder_rejected(solutions, capsys, field, *says):
-    """A FullEventBuilder whose ``field(self, name, value)`` is ``field``; the check rejects it."""
+def _right_id(self, value):
+    if "\0" not in value:
+        self.last_id = value
+
+
+def _right_retry(self, value):
+    if value.isascii() and value.isdigit():
+        self.retry = self.event_retry = int(value)
+
+
+def _only_event_retry(self, value):  # the reconnection time in force is never kept
+    if value.isascii() and value.isdigit():
+        self.event_retry = int(value)
+
+
+def _bad_retry_resets(self, value):
+    ok = value.isascii() and value.isdigit()
+    self.retry = self.event_retry = int(value) if ok else None
+
+
+def _stripped_id(self, value):
+    if "\0" not in value:
+        self.last_id = value.strip()
+
+
+def _nul_id_clears(self, value):  # "ignored" read as "cleared"
+    self.last_id = "" if "\0" in value else value
+
+
+WRONG_BUILDERS = {
+    "sets only event_retry": (
+        _right_id,
+        _only_event_retry,
+        ["expected builder.retry == 2500", "set self.retry"],
+    ),
+    "a bad retry value resets": (
+        _right_id,
+        _bad_retry_resets,
+        ["got retry=None", "left alone by a value"],
+    ),
+    "ids stripped": (_stripped_id, _right_retry, ["'id keeps its spaces'", "do not strip() it"]),
+    "a NUL id clears the id": (_nul_id_clears, _right_retry, ["'id containing NUL'", "is ignored"]),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_BUILDERS)
+def test_parser_check_rejects_builder(solutions, capsys, name):
+    on_id, on_retry, says = WRONG_BUILDERS[name]
+
+    def field(self, name, value):
+        if name == "id":
+            on_id(self, value)
+        elif name == "retry":
+            on_retry(self, value)
+        else:
+            solutions["EventBuilder"].field(self, name, value)
+
     builder = type("FullEventBuilder", (solutions["EventBuilder"],), {"field": field})
 
     def parse_full(chunks):
         return solutions["parse_events"](chunks, builder)
 
     assert_explains(capsys, lambda p: nb02.check_parser(p, builder), parse_full, "❌", *says)
-
-
-def _super(self, name, value):
-    super(type(self), self).field(name, value)
-
-
-def test_parser_check_rejects_a_builder_that_sets_only_event_retry(solutions, capsys):
-    def field(self, name, value):
-        if name == "id" and "\0" not in value:
-            self.last_id = value
-        elif name == "retry" and value.isascii() and value.isdigit():
-            self.event_retry = int(value)  # the reconnection time in force is never kept
-        elif name not in ("id", "retry"):
-            _super(self, name, value)
-
-    _builder_rejected(solutions, capsys, field, "expected builder.retry == 2500", "set self.retry")
-
-
-def test_parser_check_rejects_a_builder_that_forgets_retry_on_a_bad_value(solutions, capsys):
-    def field(self, name, value):
-        if name == "id" and "\0" not in value:
-            self.last_id = value
-        elif name == "retry":
-            ok = value.isascii() and value.isdigit()
-            self.retry = self.event_retry = int(value) if ok else None  # a bad value resets
-        else:
-            _super(self, name, value)
-
-    _builder_rejected(solutions, capsys, field, "got retry=None", "left alone by a value")
-
-
-def test_parser_check_rejects_stripped_ids(solutions, capsys):
-    def field(self, name, value):
-        if name == "id":
-            if "\0" not in value:
-                self.last_id = value.strip()
-        elif name == "retry":
-            if value.isascii() and value.isdigit():
-                self.retry = self.event_retry = int(value)
-        else:
-            _super(self, name, value)
-
-    _builder_rejected(solutions, capsys, field, "'id keeps its spaces'", "do not strip() it")
-
-
-def test_parser_check_rejects_a_nul_id_that_resets(solutions, capsys):
-    def field(self, name, value):
-        if name == "id":
-            self.last_id = "" if "\0" in value else value  # "ignored" read as "cleared"
-        elif name == "retry":
-            if value.isascii() and value.isdigit():
-                self.retry = self.event_retry = int(value)
-        else:
-            _super(self, name, value)
-
-    _builder_rejected(solutions, capsys, field, "'id containing NUL'", "is ignored")
 
 
 def test_parser_check_accepts_streamlab_decoder(capsys):
