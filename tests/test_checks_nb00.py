@@ -80,7 +80,13 @@ def ttft_measured_from_the_first_event(start, events):
     return (None if first is None else first - events[0][0]), events[-1][0] - start
 
 
+def ttft_strips_whitespace(start, events):  # reads "holds text" as "has a visible character"
+    first = next((t for t, d in events if d.strip()), None)
+    return (None if first is None else first - start), events[-1][0] - start
+
+
 WRONG_TTFT = {
+    "whitespace is not text": (ttft_strips_whitespace, ["'a newline first'", "holds text"]),
     "counts empty deltas": (ttft_counts_empty_deltas, ["an empty delta (a role chunk"]),
     "timestamps for durations": (ttft_timestamps_not_durations, ["subtract start"]),
     "skips only the first event": (ttft_skips_only_the_first_event, ["'three deltas'"]),
@@ -145,7 +151,19 @@ def rate_zero_for_one_delta(events):
     return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0
 
 
+def rate_needs_three(events):  # "fewer than two" read as "two or fewer"
+    times = [t for t, d in events if d]
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 2 else None
+
+
+def rate_strips_whitespace(events):
+    times = [t for t, d in events if d.strip()]
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else None
+
+
 WRONG_RATE = {
+    "None for exactly two": (rate_needs_three, ["'exactly two'", "are not 'fewer than two'"]),
+    "whitespace is not text": (rate_strips_whitespace, ["'spaces and newlines'", "count it"]),
     "counts from the request": (rate_counts_from_the_request, ["'slow start'", "the wait for"]),
     "counts empty deltas": (rate_counts_empty_deltas, ["empty deltas do not count"]),
     "counts deltas, not gaps": (rate_counts_deltas_not_gaps, ["two intervals of 0.5 s"]),

@@ -113,7 +113,29 @@ def decode_lowercase_only(body):
     return out
 
 
+def decode_name_value_extensions_only(body):  # drops ";name=value", keeps a bare ";name"
+    import re
+
+    return _decode_with(lambda line: int(re.sub(rb";\w+=\w+", b"", line), 16))(body)
+
+
+def decode_stripping_each_chunk(body):  # strip() "cleans up" the data too
+    out, pos = b"", 0
+    while True:
+        end = body.index(b"\r\n", pos)
+        size = int(body[pos:end].split(b";")[0], 16)
+        if size == 0:
+            return out
+        out += body[end + 2 : end + 2 + size].strip()
+        pos = end + 2 + size + 2
+
+
 WRONG_DECODE = {
+    "only name=value extensions": (
+        decode_name_value_extensions_only,
+        ["'extension without a value'", "a bare name"],
+    ),
+    "strips each chunk's data": (decode_stripping_each_chunk, ["'CRLF inside the data'"]),
     "decimal sizes": (
         _decode_with(lambda line: int(line.split(b";")[0])),
         ["'sizes of 16 and 26 bytes'", "chunk sizes are hexadecimal"],

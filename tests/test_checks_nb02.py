@@ -26,7 +26,95 @@ def _decoder_parser(chunks):
 
 def test_parser_check_accepts_the_solution(solutions, capsys):
     assert nb02.check_parser(solutions["parse_full"])
+    assert nb02.check_parser(solutions["parse_full"], solutions["FullEventBuilder"])
+    assert capsys.readouterr().out.count("✅") == 2
+
+
+def test_parser_check_accepts_a_differently_written_builder(solutions, capsys):
+    base = solutions["EventBuilder"]
+
+    class FullEventBuilder(base):  # a regular expression for the digits, a dict of handlers
+        def field(self, name, value):
+            handlers = {"id": self._id, "retry": self._retry}
+            handlers.get(name, super().field)(*([value] if name in handlers else [name, value]))
+
+        def _id(self, value):
+            self.last_id = self.last_id if "\x00" in value else value
+
+        def _retry(self, value):
+            if re.fullmatch("[0-9]+", value):
+                self.retry = self.event_retry = int(value)
+
+    def parse_full(chunks):
+        return solutions["parse_events"](chunks, FullEventBuilder)
+
+    assert nb02.check_parser(parse_full, FullEventBuilder)
     assert "✅" in capsys.readouterr().out
+
+
+def _right_id(self, value):
+    if "\0" not in value:
+        self.last_id = value
+
+
+def _right_retry(self, value):
+    if value.isascii() and value.isdigit():
+        self.retry = self.event_retry = int(value)
+
+
+def _only_event_retry(self, value):  # the reconnection time in force is never kept
+    if value.isascii() and value.isdigit():
+        self.event_retry = int(value)
+
+
+def _bad_retry_resets(self, value):
+    ok = value.isascii() and value.isdigit()
+    self.retry = self.event_retry = int(value) if ok else None
+
+
+def _stripped_id(self, value):
+    if "\0" not in value:
+        self.last_id = value.strip()
+
+
+def _nul_id_clears(self, value):  # "ignored" read as "cleared"
+    self.last_id = "" if "\0" in value else value
+
+
+WRONG_BUILDERS = {
+    "sets only event_retry": (
+        _right_id,
+        _only_event_retry,
+        ["expected builder.retry == 2500", "set self.retry"],
+    ),
+    "a bad retry value resets": (
+        _right_id,
+        _bad_retry_resets,
+        ["got retry=None", "left alone by a value"],
+    ),
+    "ids stripped": (_stripped_id, _right_retry, ["'id keeps its spaces'", "do not strip() it"]),
+    "a NUL id clears the id": (_nul_id_clears, _right_retry, ["'id containing NUL'", "is ignored"]),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_BUILDERS)
+def test_parser_check_rejects_builder(solutions, capsys, name):
+    on_id, on_retry, says = WRONG_BUILDERS[name]
+
+    def field(self, name, value):
+        if name == "id":
+            on_id(self, value)
+        elif name == "retry":
+            on_retry(self, value)
+        else:
+            solutions["EventBuilder"].field(self, name, value)
+
+    builder = type("FullEventBuilder", (solutions["EventBuilder"],), {"field": field})
+
+    def parse_full(chunks):
+        return solutions["parse_events"](chunks, builder)
+
+    assert_explains(capsys, lambda p: nb02.check_parser(p, builder), parse_full, "❌", *says)
 
 
 def test_parser_check_accepts_streamlab_decoder(capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from itertools import dropwhile
 
+import anthropic
 import httpx
 import httpx2
 import openai
@@ -44,17 +45,19 @@ def test_differently_written_correct_answers_pass(capsys):
                     raise
                 in_a_row += 1
 
-    def is_retryable(error):
+    def is_retryable(error):  # by module and class name, not isinstance
         response = getattr(error, "response", None)
-        if isinstance(error, openai.APIStatusError) and response is not None:
+        if hasattr(error, "status_code") and response is not None:
             header = response.headers.get("x-should-retry")
             if header == "true":
                 return True
             if header == "false":
                 return False
             return error.status_code in {408, 409, 429} or 500 <= error.status_code
-        network = (openai.APIConnectionError, httpx.TransportError, httpx2.TransportError)
-        return isinstance(error, network)
+        names = {c.__module__.split(".")[0] + "." + c.__name__ for c in type(error).__mro__}
+        network = {"openai.APIConnectionError", "anthropic.APIConnectionError"}
+        network |= {"httpx.TransportError", "httpx2.TransportError"}
+        return bool(names & network)
 
     assert nb03.check_read_all(read_all)
     assert nb03.check_is_retryable(is_retryable)
@@ -67,6 +70,7 @@ def _loop(
     *,
     resume=True,
     skip="resent",
+    skip_first=False,
     limit=True,
     reset="new",
     own_limit=None,
@@ -74,14 +78,18 @@ def _loop(
     off_by_one=False,
 ):
     """A resume loop, right unless told to make one of the usual mistakes."""
-    events, seen, last_id, failures = [], set(), None, 0
+    events, seen, seen_data, last_id, failures = [], set(), set(), None, 0
     retries = max_retries if own_limit is None else own_limit
     while True:
         resumed_from = last_id
         try:
-            for event in connect(last_id if resume else None):
+            for n, event in enumerate(connect(last_id if resume else None)):
                 if reset == "any":
                     failures = 0
+                if skip_first and resumed_from is not None and n == 0:
+                    continue  # "the server resends the first one": not every server does
+                if skip == "data" and event.data in seen_data:
+                    continue
                 if skip == "seen" and event.id in seen:
                     continue
                 if skip == "resent" and resumed_from is not None:
@@ -93,6 +101,7 @@ def _loop(
                 if reset == "new":
                     failures = 0
                 seen.add(event.id)
+                seen_data.add(event.data)
                 events.append(event)
                 last_id = event.id
             return events
@@ -118,6 +127,14 @@ WRONG_RESUME = {
     "a limit of its own": (dict(own_limit=3), ["max_retries=5", "the `max_retries` argument"]),
     "one attempt too few": (dict(off_by_one=True), ["exactly max_retries=3", "you made 2"]),
     "gives up without raising": (dict(give_up_quietly=True), ["as if all went well"]),
+    "repeats skipped by their data": (
+        dict(skip="data"),
+        ["events whose text repeats", "never by its data"],
+    ),
+    "always skips the first event after a reconnect": (
+        dict(skip=None, skip_first=True),
+        ["drops after 3 and after 2 more events", "the ids"],
+    ),
 }
 
 
@@ -173,15 +190,24 @@ def test_scripted_feed_resumes_after_the_id_and_ends_with_done():
     assert feed.calls == [None, "2"]
 
 
+BOTH_NETWORK = (
+    openai.APIConnectionError,
+    anthropic.APIConnectionError,
+    httpx.TransportError,
+    httpx2.TransportError,
+)
+
+
 def _retryable(
     *,
     network=(openai.APIConnectionError, httpx.TransportError),
+    status_classes=(openai.APIStatusError,),
     statuses=None,
     header="exact",
     above=500,
 ):
     def is_retryable(error):
-        if isinstance(error, openai.APIStatusError):
+        if isinstance(error, status_classes):
             value = error.response.headers.get("x-should-retry")
             if header == "exact" and value in ("true", "false"):
                 return value == "true"
@@ -215,6 +241,38 @@ WRONG_RETRY = {
         _retryable(statuses={429, 500, 503}),
         ["(502) is worth a retry", "(409 conflict) is worth a retry"],
     ),
+    "the openai SDK's classes only (no anthropic)": (
+        _retryable(
+            network=(openai.APIConnectionError, httpx.TransportError, httpx2.TransportError)
+        ),
+        [
+            "anthropic.APITimeoutError (a stalled anthropic stream) is worth a retry",
+            "anthropic.RateLimitError (429) is worth a retry",
+            "check both SDKs",
+        ],
+    ),
+    "anthropic's network errors but not its statuses": (
+        _retryable(network=BOTH_NETWORK),
+        [
+            "anthropic.RateLimitError (429) is worth",
+            "anthropic.APIStatusError (529 overloaded) is worth",
+        ],
+    ),
+    "httpx.HTTPError for the network": (
+        _retryable(
+            network=(openai.APIConnectionError, anthropic.APIConnectionError, httpx.HTTPError),
+            status_classes=(openai.APIStatusError, anthropic.APIStatusError),
+        ),
+        ["httpx.HTTPStatusError (400, from raise_for_status()) is not worth a retry"],
+    ),
+    "from 499 on": (
+        _retryable(
+            network=BOTH_NETWORK,
+            status_classes=(openai.APIStatusError, anthropic.APIStatusError),
+            above=499,
+        ),
+        ["(499, a status just below 500) is not worth a retry"],
+    ),
     "every 4xx but a few": (
         lambda error: (
             error.status_code not in (400, 401, 403, 404)
@@ -224,6 +282,33 @@ WRONG_RETRY = {
         ["UnprocessableEntityError (422) is not worth a retry"],
     ),
 }
+
+
+def test_is_retryable_names_the_case_that_raised_and_runs_the_rest(capsys):
+    def is_retryable(error):
+        return (
+            error.status_code in (408, 409, 429) or error.status_code >= 500
+        )  # no status on a drop
+
+    assert_explains(
+        capsys,
+        nb03.check_is_retryable,
+        is_retryable,
+        "is_retryable(APITimeoutError): your code raised AttributeError",
+        "is_retryable(ValueError (a bug in your own code)): your code raised AttributeError",
+        "BadRequestError (400) with x-should-retry: true is worth a retry",
+    )
+
+
+def test_the_anthropic_drop_case_follows_the_installed_version():
+    label, error = nb03.anthropic_drop(httpx2.Request("GET", "http://127.0.0.1/"), "cut")
+    if nb03._version(anthropic.__version__) >= (2, 17):
+        assert isinstance(error, anthropic.APIConnectionError), label
+        assert isinstance(error.__cause__, httpx2.RemoteProtocolError)
+    else:
+        assert isinstance(error, httpx2.RemoteProtocolError), label
+    assert anthropic.__version__ in label
+    assert nb03._version("2.5.0") < (2, 17) <= nb03._version("2.17.0rc1")
 
 
 @pytest.mark.parametrize("name", WRONG_RETRY)

@@ -300,7 +300,19 @@ def chat_stop_or_length(chunks):
     return text, reason, usage
 
 
+def chat_finish_from_the_last_chunk(chunks):  # "the last chunk says how it ended"
+    chunks = list(chunks)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    last = chunks[-1]
+    finish = last.choices[0].finish_reason if last.choices else None
+    return text, finish, last.usage
+
+
 WRONG_CHAT = {
+    "finish_reason of the very last chunk": (
+        chat_finish_from_the_last_chunk,
+        ["a stream with include_usage: the finish_reason (from the chunk that has one)"],
+    ),
     "choices[0] of every chunk": (chat_first_choice_always, ["no choices", "IndexError"]),
     "None content concatenated": (chat_concat_none, ["`delta.content` is None in some chunks"]),
     "usage never read": (chat_no_usage, ["usage should be the last chunk's `usage`"]),

@@ -31,7 +31,9 @@ def _finish(
     completed=None,
     incomplete=None,
     failed="failed",
+    error="failed",
     unknown=lambda word: word,
+    unknown_incomplete=None,
 ):
     """A finish_of built from tables; the defaults are right, each test spoils one part."""
     chat = chat or {
@@ -66,9 +68,11 @@ def _finish(
             return completed(event.response)
         if kind == "response.incomplete":
             reason = event.response.incomplete_details.reason
-            return incomplete.get(reason, unknown(reason))
+            return incomplete.get(reason, (unknown_incomplete or unknown)(reason))
         if kind == "response.failed":
             return failed
+        if kind == "error":
+            return error
         if kind == "message_delta":
             reason = event.delta.stop_reason
             return anthropic.get(reason, unknown(reason))
@@ -163,6 +167,22 @@ WRONG_FINISH = {
         ["'pause_turn' (not finished", "return the provider's own word"],
     ),
     "failures not reported": (_finish(failed=None), ["response.failed event it should return"]),
+    "an error event is not a failure": (
+        _finish(error=None),
+        ["error event (it may come alone, without response.failed) it should return 'failed'"],
+    ),
+    "a function_call only as the last item": (
+        _finish(
+            completed=lambda r: (
+                "tool_calls" if r.output and r.output[-1].type == "function_call" else "stop"
+            )
+        ),
+        ["function_call item, then a message it should return 'tool_calls'"],
+    ),
+    "every incomplete reason is a limit": (
+        _finish(unknown_incomplete=lambda word: "length"),
+        ["reason 'max_messages' it should return 'max_messages', not 'length'"],
+    ),
 }
 
 

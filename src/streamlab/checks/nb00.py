@@ -7,7 +7,8 @@ chunk, a "created" event).
 
 - :func:`check_ttft_and_total`: ``ttft_and_total(start, events)`` returns
   ``(ttft, total)``: seconds from ``start`` to the first non-empty delta
-  (``None`` if no text arrived) and to the last event.
+  (``None`` if no text arrived) and to the last event. Non-empty means not
+  ``""``: a delta of only spaces or a newline holds text.
 - :func:`check_deltas_per_second`: ``deltas_per_second(events)``, the rate of
   non-empty deltas once text is flowing (deltas, not tokens: a delta may hold
   several tokens, and token counts come only from the usage the provider
@@ -61,6 +62,14 @@ TIMING_CASES: list[tuple[str, float, Events, tuple[Any, Any], str]] = [
         "when no delta has text, time to first token is None",
     ),
     (
+        "a newline first",
+        3.0,
+        [(3.0, ""), (3.2, "\n"), (3.5, "Hi"), (4.0, "")],
+        (0.2, 1.0),
+        "a delta of only a space or a newline is not empty: it holds text (the exercise counts "
+        "every delta that is not ''), so time to first token runs to it",
+    ),
+    (
         "buffered: one big delta",
         7.0,
         [(9.5, "The whole answer at once.")],
@@ -96,7 +105,7 @@ def _random_timing_case(seed: int) -> tuple[str, float, Events, tuple[Any, Any],
         events,
         (first - start, events[-1][0] - start),
         "empty deltas at both ends; time to first token counts from start to the first delta "
-        "with text, the total from start to the last event",
+        "with text (a delta of only ' ' or '\\n' holds text), the total from start to the last event",
     )
 
 
@@ -107,8 +116,8 @@ def _random_rate_case(seed: int) -> tuple[str, Events, Any, str]:
         f"a random stream (seed {seed}, {len(times)} deltas with text)",
         events,
         (len(times) - 1) / (times[-1] - times[0]),
-        "count the deltas with text (not characters, not all events) and divide the gaps "
-        "between them by the time from the first to the last of them",
+        "count the deltas with text (not characters, not all events; ' ' and '\\n' are text) "
+        "and divide the gaps between them by the time from the first to the last of them",
     )
 
 
@@ -205,6 +214,18 @@ RATE_CASES: list[tuple[str, Events, Any, str]] = [
         [(0.2, ""), (0.9, "")],
         None,
         "with no delta holding text there is no rate: None",
+    ),
+    (
+        "exactly two",
+        [(0.0, ""), (4.0, "Hel"), (4.5, "lo"), (6.0, "")],
+        2.0,
+        "two deltas are not 'fewer than two': one gap of 0.5 s between them is 2 per second",
+    ),
+    (
+        "spaces and newlines",
+        [(0.0, ""), (1.0, " "), (1.25, "a"), (1.5, "\n"), (2.0, "")],
+        4.0,
+        "a delta of only a space or a newline holds text (it is not ''): count it",
     ),
 ]
 

@@ -57,6 +57,13 @@ CHUNKED_CASES: list[tuple[str, bytes, bytes, str]] = [
         "a size line may carry an extension after ';' (like '5;name=value'): ignore it",
     ),
     (
+        "extension without a value",
+        b"5;last\r\nHello\r\n0;done\r\n\r\n",
+        b"Hello",
+        "an extension may be a bare name ('5;last', even on the size-0 chunk '0;done'): ignore "
+        "everything from the ';' on",
+    ),
+    (
         "trailer fields",
         b"5\r\nHello\r\n0\r\nX-Checksum: abc\r\n\r\n",
         b"Hello",

@@ -245,6 +245,13 @@ CASES: list[tuple[str, bytes, list[Event], str]] = [
         "even when its own block has no data",
     ),
     (
+        "id keeps its spaces",
+        b"id:  7 \ndata: a\n\n",
+        [("message", "a", " 7 ", None)],
+        "only one space after the colon is removed (parse_line did that): the rest of the value, "
+        "spaces included, is the id; do not strip() it",
+    ),
+    (
         "id containing NUL",
         b"id: 5\ndata: a\n\nid: 6\x00\ndata: b\n\n",
         [("message", "a", "5", None), ("message", "b", "5", None)],
@@ -340,10 +347,39 @@ def _run(parse: Callable, chunks: list[bytes]) -> list[Event]:
 _SHOWN = 4  # failing streams described in full; the rest are named
 
 
-def check_parser(parse_events: Callable[[Iterable[bytes]], Iterable[Any]]) -> bool:
-    """Exercise 2.1: ``parse_events(chunks)`` yields the events of a byte stream, incrementally."""
+def _check_builder(r: Report, builder_class: type) -> None:
+    """What the events cannot show: ``retry`` and ``last_id`` in force on the builder itself."""
+    what = f"{builder_class.__name__}().line(...) for the lines"
+    lines = ["retry: 2500", "", "id: 7", "", "retry: 2.5", "data: x"]
+    ok, builder = r.call(builder_class, what=f"{builder_class.__name__}()")
+    if not ok:
+        return
+    for line in lines:
+        ok, _ = r.call(builder.line, line, what=f"{what} {lines!r}")
+        if not ok:
+            return
+    r.expect(
+        getattr(builder, "retry", None) == 2500 and getattr(builder, "last_id", None) == "7",
+        f"{what} {lines!r}: expected builder.retry == 2500 and builder.last_id == '7', got "
+        f"retry={getattr(builder, 'retry', None)!r}, last_id={getattr(builder, 'last_id', None)!r}. "
+        "Hint: set self.retry (the reconnection time in force, kept across events and blocks "
+        "without data, and left alone by a value that is not all digits) as well as "
+        "self.event_retry; a block with an id and no data still sets self.last_id",
+    )
+
+
+def check_parser(
+    parse_events: Callable[[Iterable[bytes]], Iterable[Any]], builder_class: type | None = None
+) -> bool:
+    """Exercise 2.1: ``parse_events(chunks)`` yields the events of a byte stream, incrementally.
+
+    With ``builder_class`` (the learner's ``FullEventBuilder``) it also checks
+    the state the events do not show: ``retry`` and ``last_id`` in force.
+    """
 
     def body(r: Report) -> None:
+        if builder_class is not None:
+            _check_builder(r, builder_class)
         # Incremental: the first event must come out before the next read is taken.
         events, first, reads = first_out(parse_events, (b"data: first\n\n", b"data: second\n\n"))
         if events is None:

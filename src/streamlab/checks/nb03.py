@@ -3,7 +3,9 @@
 - :func:`check_read_all`: exercise 3.1, a resume loop that reconnects with the
   last event id and never loses or repeats an event.
 - :func:`check_is_retryable`: exercise 3.2, sort errors into "try again" and
-  "fix something first", with the rules the OpenAI and Anthropic SDKs use.
+  "fix something first", with the retry rules the OpenAI and Anthropic SDKs
+  share (openai's two-minute ``retry-after`` cap, which anthropic does not
+  have, is left out).
 
 The resume check drives the learner's loop with a scripted in-memory feed
 (no sockets), so it is fast and every failure is reproducible.
@@ -19,16 +21,31 @@ import httpx
 
 from streamlab.checks._report import Report, run_check
 
-__all__ = ["check_read_all", "check_is_retryable", "ScriptedFeed", "retry_cases"]
+__all__ = [
+    "check_read_all",
+    "check_is_retryable",
+    "ScriptedFeed",
+    "retry_cases",
+    "anthropic_drop",
+]
 
 
-def _event(n: int, total: int | None = None) -> Any:
-    """Event ``n`` of the feed; with ``total``, the final ``done`` event (it carries the id in force)."""
+#: The texts of a feed whose deltas repeat (as tokens do): event ``n`` says ``WORDS[n % 4]``.
+WORDS = (" the", " stream", " the", " end")
+
+
+def _event(n: int, total: int | None = None, *, words: bool = False) -> Any:
+    """Event ``n`` of the feed; with ``total``, the final ``done`` event (it carries the id in force).
+
+    With ``words`` the data repeats (``" the"`` every other event), so only the id
+    tells a resent event from a new one that happens to say the same.
+    """
     from streamlab.sse import ServerSentEvent
 
     if total is not None:
         return ServerSentEvent(event="done", data="end", id=str(total), retry=None)
-    return ServerSentEvent(event="message", data=f"event {n}", id=str(n), retry=None)
+    data = WORDS[n % len(WORDS)] if words else f"event {n}"
+    return ServerSentEvent(event="message", data=data, id=str(n), retry=None)
 
 
 class _GaveUpTooLate(BaseException):
@@ -50,13 +67,15 @@ class ScriptedFeed:
     len(drops)``, and never just before ``done`` (like the lesson feed). With
     ``resend`` the server, like many real ones, first repeats the event the
     client resumed from (at-least-once). ``down_from`` makes every connection
-    from that number on fail to connect.
+    from that number on fail to connect. With ``words`` the events' data
+    repeats (see :data:`WORDS`).
     """
 
     total: int
     drops: list[int] = field(default_factory=list)
     resend: bool = False
     down_from: int | None = None
+    words: bool = False
     calls: list[str | None] = field(default_factory=list)
     limit: int = 60
 
@@ -80,7 +99,7 @@ class ScriptedFeed:
                     "peer closed connection without sending complete message body "
                     "(incomplete chunked read)"
                 )
-            yield _event(n)
+            yield _event(n, words=self.words)
             sent += 1
         if start <= self.total:
             yield _event(0, self.total)
@@ -104,12 +123,23 @@ _LET_THROUGH = (
 )
 
 
-def _diagnose_ids(r: Report, what: str, ids: list[str], want: list[str]) -> None:
+def _diagnose_ids(
+    r: Report, what: str, ids: list[str], want: list[str], feed: ScriptedFeed | None = None
+) -> None:
     """Say what is wrong with the events returned, most telling problem first."""
     repeated = sorted({i for i in ids if i != "done" and ids.count(i) > 1}, key=int)
     numbers = [i for i in want if i != "done"]
+    missing = [i for i in numbers if i not in ids]
     if ids == want:
         r.expect(True, "")
+    elif feed is not None and feed.words and missing and not repeated:
+        said = sorted({WORDS[int(i) % len(WORDS)] for i in missing})
+        r.expect(
+            False,
+            f"{what}: events {', '.join(missing)} are missing; they say {', '.join(map(repr, said))}, "
+            "as earlier events did. Tokens repeat: tell a resent event by its id (not greater "
+            "than the one you resumed from), never by its data",
+        )
     elif repeated:
         r.expect(
             False,
@@ -198,7 +228,7 @@ def check_read_all(read_all: Callable[..., list[Any]]) -> bool:
                     "connect again and go on",
                 )
             else:
-                _diagnose_ids(r, what, ids, _numbered(feed.total))
+                _diagnose_ids(r, what, ids, _numbered(feed.total), feed)
                 if calls is not None:
                     r.equal(feed.calls, calls, f"{what}: connect() should get the last id received")
 
@@ -244,6 +274,13 @@ def check_read_all(read_all: Callable[..., list[Any]]) -> bool:
         )
         completes(
             r,
+            "a server that resends, with events whose text repeats (' the' every other event; "
+            "10 events, drops after 3 and 3)",
+            ScriptedFeed(total=10, drops=[3, 3], resend=True, words=True),
+            [None, "3", "5"],
+        )
+        completes(
+            r,
             "a feed that drops 12 times but makes progress each time (max_retries=2)",
             ScriptedFeed(total=12, drops=[1] * 12),
             None,
@@ -278,8 +315,45 @@ def _sdk_http() -> Any:
         return httpx
 
 
+def _version(text: str) -> tuple[int, ...]:
+    """``"2.17.0"`` -> ``(2, 17, 0)``; a pre-release tag ends the numbers."""
+    numbers = []
+    for part in text.split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        if not digits:
+            break
+        numbers.append(int(digits))
+    return tuple(numbers)
+
+
+#: From this anthropic version on, a stream dropped mid-way raises ``anthropic.APIConnectionError``
+#: (a stall ``APITimeoutError``); before it, the ``httpx2`` error itself came through.
+ANTHROPIC_WRAPS_STREAM_ERRORS = (2, 17)
+
+
+def anthropic_drop(request: Any, message: str) -> tuple[str, BaseException]:
+    """(label, error) for what a dropped anthropic SDK stream raises with the anthropic installed."""
+    import anthropic
+
+    hx = _sdk_http()
+    cause = hx.RemoteProtocolError(message, request=request)
+    version = anthropic.__version__
+    if _version(version) >= ANTHROPIC_WRAPS_STREAM_ERRORS:
+        error = anthropic.APIConnectionError(request=request)
+        error.__cause__ = cause
+        return f"anthropic.APIConnectionError (a dropped stream, anthropic {version})", error
+    return f"httpx2.RemoteProtocolError (a dropped stream, anthropic {version} < 2.17)", cause
+
+
 def retry_cases() -> list[tuple[str, BaseException, bool, str]]:
-    """(description, error, retryable?, why) for exercise 3.2."""
+    """(description, error, retryable?, why) for exercise 3.2.
+
+    Both SDKs' classes appear, and both forms of a dropped anthropic stream
+    (wrapped from anthropic 2.17, the bare ``httpx2`` error before), so an
+    answer right on either side of 2.17 passes; :func:`anthropic_drop` names
+    the one the installed anthropic raises.
+    """
+    import anthropic
     import openai
 
     hx = _sdk_http()
@@ -294,6 +368,14 @@ def retry_cases() -> list[tuple[str, BaseException, bool, str]]:
 
     plain = httpx.Request("GET", "http://127.0.0.1/lesson/events")
     dropped = "peer closed connection without sending complete message body"
+    own_http = httpx.HTTPStatusError(
+        "Client error '400 Bad Request'", request=plain, response=httpx.Response(400, request=plain)
+    )
+    drop_label, drop_error = anthropic_drop(req, dropped)
+    both = "the SDKs run on httpx2, a fork of httpx: its TransportError is a different class, so check for both"
+    anthropic_too = (
+        "anthropic's errors have the same names as openai's but are other classes: check both SDKs"
+    )
     # One case a line: (description, error, retryable?, why).
     # fmt: off
     return [
@@ -306,16 +388,25 @@ def retry_cases() -> list[tuple[str, BaseException, bool, str]]:
         ("APIConnectionError", openai.APIConnectionError(request=req), True, "the network failed, not the request"),
         ("APIStatusError (409 conflict)", status(openai.APIStatusError, 409), True, "409 (a lock timeout) is temporary, like 408"),
         ("InternalServerError (502)", status(openai.InternalServerError, 502), True, "a bad gateway is usually temporary"),
+        ("APIStatusError (499, a status just below 500)", status(openai.APIStatusError, 499), False, "only 408, 409, 429 and 500 or above are worth a retry: 499 is an ordinary 4xx"),
         ("UnprocessableEntityError (422)", status(openai.UnprocessableEntityError, 422), False, "a request the server cannot process fails the same way again"),
         ("httpx.ReadTimeout", httpx.ReadTimeout("timed out", request=plain), True, "httpx.TransportError (timeouts, refused or dropped connections) is the network, not the request"),
-        ("httpx2.RemoteProtocolError (an anthropic SDK stream dropped)", hx.RemoteProtocolError(dropped, request=req), True, "the SDKs run on httpx2, a fork of httpx: its TransportError is a different class, so check for both"),
-        ("httpx2.ConnectError", hx.ConnectError("connection refused", request=req), True, "the SDKs run on httpx2, a fork of httpx: its TransportError is a different class, so check for both"),
+        ("httpx2.RemoteProtocolError (your own httpx2 client's stream dropped)", hx.RemoteProtocolError(dropped, request=req), True, both),
+        ("httpx2.ConnectError", hx.ConnectError("connection refused", request=req), True, both),
         ("httpx.RemoteProtocolError (dropped stream)", httpx.RemoteProtocolError(dropped, request=plain), True, "a dropped connection is the network, not the request"),
+        ("httpx.HTTPStatusError (400, from raise_for_status())", own_http, False, "an HTTP error status is not the network: httpx.HTTPError covers both, httpx.TransportError only the network"),
         ("BadRequestError (400)", status(openai.BadRequestError, 400), False, "the same bad request fails the same way: fix the request"),
         ("AuthenticationError (401)", status(openai.AuthenticationError, 401), False, "a wrong key stays wrong: fix the key"),
         ("NotFoundError (404)", status(openai.NotFoundError, 404), False, "a missing model or endpoint stays missing"),
         ("BadRequestError (400) with x-should-retry: true", status(openai.BadRequestError, 400, {"x-should-retry": "true"}), True, "the server's x-should-retry header wins over the status code"),
         ("InternalServerError (503) with x-should-retry: false", status(openai.InternalServerError, 503, {"x-should-retry": "false"}), False, "the server's x-should-retry header wins over the status code"),
+        (drop_label, drop_error, True, "a dropped anthropic stream is the network: " + anthropic_too),
+        ("anthropic.APIConnectionError", anthropic.APIConnectionError(request=req), True, anthropic_too),
+        ("anthropic.APITimeoutError (a stalled anthropic stream)", anthropic.APITimeoutError(request=req), True, anthropic_too),
+        ("anthropic.RateLimitError (429)", status(anthropic.RateLimitError, 429, {"retry-after": "1"}), True, anthropic_too),
+        ("anthropic.APIStatusError (529 overloaded)", status(getattr(anthropic, "OverloadedError", anthropic.APIStatusError), 529), True, anthropic_too),
+        ("anthropic.BadRequestError (400)", status(anthropic.BadRequestError, 400), False, "the same bad request fails the same way, whichever SDK sent it"),
+        ("anthropic.InternalServerError (500) with x-should-retry: false", status(anthropic.InternalServerError, 500, {"x-should-retry": "false"}), False, "the server's x-should-retry header wins over the status code, in both SDKs"),
         ("ValueError (a bug in your own code)", ValueError("could not parse the answer"), False, "trying again runs the same bug again"),
     ]
     # fmt: on
@@ -326,7 +417,11 @@ def check_is_retryable(is_retryable: Callable[[BaseException], bool]) -> bool:
 
     def body(r: Report) -> None:
         for what, error, want, why in retry_cases():
-            got = is_retryable(error)
+            # One case at a time, so an answer that raises on one error is told which, and the
+            # other cases still run.
+            ok, got = r.call(is_retryable, error, what=f"is_retryable({what})", hint=why)
+            if not ok:
+                continue
             if not isinstance(got, bool):
                 r.expect(False, f"{what}: return True or False, got {got!r}")
                 continue

@@ -67,6 +67,7 @@ def _event(type_: str, **fields: Any) -> Any:
         "response.completed": r.ResponseCompletedEvent,
         "response.incomplete": r.ResponseIncompleteEvent,
         "response.failed": r.ResponseFailedEvent,
+        "error": r.ResponseErrorEvent,
         "message_start": a.RawMessageStartEvent,
         "content_block_start": a.RawContentBlockStartEvent,
         "content_block_delta": a.RawContentBlockDeltaEvent,
@@ -117,6 +118,7 @@ def _message(*parts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_REASONING = {"id": "rs_1", "type": "reasoning", "summary": []}
 _TEXT_PART = {"type": "output_text", "text": "Let me check.", "annotations": [], "logprobs": []}
 _REFUSAL_PART = {"type": "refusal", "refusal": "I can't help with that."}
 
@@ -253,6 +255,25 @@ def _endings() -> list[tuple[str, Any, str | None, str | None]]:
             "tool_calls",
         ),
         (
+            "a Responses response.completed whose output is a function_call item, then a message",
+            _r_final(
+                "response.completed", 9, "completed", output=[_FUNCTION_CALL, _message(_TEXT_PART)]
+            ),
+            None,
+            "tool_calls",
+        ),
+        (
+            "a Responses response.completed whose output is reasoning, a function_call, a message",
+            _r_final(
+                "response.completed",
+                9,
+                "completed",
+                output=[_REASONING, _FUNCTION_CALL, _message(_TEXT_PART)],
+            ),
+            None,
+            "tool_calls",
+        ),
+        (
             "a Responses response.completed whose message holds a refusal part",
             _r_final("response.completed", 9, "completed", output=[_message(_REFUSAL_PART)]),
             None,
@@ -275,6 +296,30 @@ def _endings() -> list[tuple[str, Any, str | None, str | None]]:
             _r_final("response.failed", 7, "failed", **fail),
             None,
             "failed",
+        ),
+        (
+            "a Responses error event (it may come alone, without response.failed)",
+            _event(
+                "error",
+                sequence_number=7,
+                code="server_error",
+                message="The model failed.",
+                param=None,
+            ),
+            None,
+            "failed",
+        ),
+        (
+            "a Responses response.incomplete event with reason 'max_messages'",
+            _incomplete("max_messages"),
+            None,
+            "max_messages",
+        ),
+        (
+            "a Responses response.incomplete event with reason 'steered' (notebook 09)",
+            _incomplete("steered"),
+            None,
+            "steered",
         ),
         (
             "a Chat chunk with finish_reason 'tool_calls'",
@@ -374,7 +419,16 @@ _FINISH_HINTS = {
         "a content filter cut the answer (Chat: 'content_filter'; Responses: "
         "incomplete_details.reason 'content_filter')"
     ),
-    "failed": "response.failed: the answer failed part-way, whatever text arrived",
+    "failed": (
+        "response.failed or an error event: the answer failed part-way, whatever text arrived"
+    ),
+    "max_messages": (
+        "a reason you have no name for is not 'length' or 'stop': return the provider's own "
+        "word (only max_output_tokens is a token limit, only content_filter a filter)"
+    ),
+    "steered": (
+        "a reason you have no name for is not 'length' or 'stop': return the provider's own word"
+    ),
     "length": (
         "a limit cut the answer: max_output_tokens, 'length', 'max_tokens', and "
         "'model_context_window_exceeded' (the context window is a limit too)"
