@@ -214,7 +214,8 @@ def _broken(
     )
     report.expect(
         isinstance(note, str) and _says_count(note, arrived),
-        f"{what}: the note should say how many deltas had arrived ({arrived}, in digits or a word), got {note!r}",
+        f"{what}: the note should say how many deltas had arrived ({arrived}), in digits or "
+        f"as a word, got {note!r}",
     )
 
 
