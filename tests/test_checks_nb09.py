@@ -109,7 +109,7 @@ WRONG_STOPS = {
     "joins-with-spaces": (_reader(join=" "), "every delta that arrived, joined in order"),
     # Caught on a fast stream, where deltas are still on their way after the stop
     # (or the stop comes too late to count): only those cases say "great detail".
-    "returns-before-done": (_returns_before_done, "closed the socket before the server read it"),
+    "returns-before-done": (_returns_before_done, "in great detail.'"),
     # "Answers are never shorter than n": it stops at the 4th delta at the latest.
     "stops-a-short-answer": (_reader(stop_at=lambda n: min(n, 4)), "yet you sent a stop"),
 }
