@@ -279,6 +279,10 @@ BY_SENTENCE_WRONG = {
         _by(r"[.!?]+\s+"),
         "'clean, quotes, brackets and line breaks' stream the sentence ending",
     ),
+    "takes a '.' at the end of the text so far for an end": (
+        _by(r"[.!?][\"')\]]*(\s+|$)"),
+        "a '.' not yet followed by a space",
+    ),
     "takes a bare line break for an end": (
         _by(r"[.!?]+[\"')\]]*\s+|\n"),
         "line break with no punctuation before it",
