@@ -4,10 +4,15 @@
   parallel tool calls from raw Chat Completions chunks (SDK objects, built
   as the openai SDK builds them while streaming), where ``id`` and ``name``
   come only in a call's first fragment, fragments of several calls
-  interleave (even inside one chunk) and indexes go past 9.
+  interleave (even inside one chunk), calls may start out of index order,
+  a call may have empty arguments and indexes go past 9.
 - :func:`check_agent_loop`: ``agent_loop(req, tools, max_rounds=...)`` runs
   the loop on a stream against a scripted model that records when each tool
-  ran, with what, what was sent back and on which request.
+  ran, with what, what was sent back and on which request: tools that
+  raise, a tool name not in ``tools``, arguments that are not valid JSON (or
+  that only ``parsed_arguments()`` reads right: ``""``, ``true``, ``null``),
+  a call forced by a named ``tool_choice`` (Chat ends it with ``"stop"``),
+  a round limit, and a stop (``CancelledError``, ``KeyboardInterrupt``).
 
 The inputs vary (number of calls and rounds, fragment sizes, limits) and come
 from seeded random generators, so a solution cannot be fitted to one case.
