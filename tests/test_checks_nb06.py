@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 
 import pytest
@@ -51,8 +52,21 @@ def assemble_by_list(chunks):
     return [{"id": c["id"], "name": c["name"], "arguments": "".join(c["parts"])} for c in calls]
 
 
-def test_a_differently_written_assemble_passes(capsys):
-    assert nb06.check_assemble_tool_calls(assemble_by_list)
+def assemble_by_parts(chunks):
+    """Differently written: heads and argument parts in two dicts, joined and sorted at the end."""
+    heads, parts = {}, {}
+    for _, frag in _fragments(chunks):
+        heads.setdefault(frag.index, (frag.id, frag.function.name))
+        parts.setdefault(frag.index, []).append(frag.function.arguments or "")
+    return [
+        {"id": heads[i][0], "name": heads[i][1], "arguments": "".join(parts[i])}
+        for i in sorted(heads)
+    ]
+
+
+@pytest.mark.parametrize("assemble", [assemble_by_list, assemble_by_parts])
+def test_a_differently_written_assemble_passes(assemble, capsys):
+    assert nb06.check_assemble_tool_calls(assemble)
     assert "✅" in capsys.readouterr().out
 
 
@@ -133,6 +147,31 @@ def parses_each_fragment(chunks):
     return [calls[i] for i in sorted(calls)]
 
 
+def drops_empty_arguments(chunks):
+    """Starts a call only once it has argument text: a call whose arguments are '' is lost."""
+    calls = {}
+    for _, frag in _fragments(chunks):
+        if frag.function.arguments:
+            call = calls.setdefault(frag.index, {"id": None, "name": None, "arguments": ""})
+            call["arguments"] += frag.function.arguments
+        if frag.id is not None:
+            calls.setdefault(frag.index, {"arguments": ""}).update(
+                id=frag.id, name=frag.function.name
+            )
+    return [c for _, c in sorted(calls.items()) if c["arguments"]]
+
+
+def arrival_order(chunks):
+    """Right by index, but returned in the order the calls started."""
+    calls = {}
+    for _, frag in _fragments(chunks):
+        call = calls.setdefault(
+            frag.index, {"id": frag.id, "name": frag.function.name, "arguments": ""}
+        )
+        call["arguments"] += frag.function.arguments or ""
+    return list(calls.values())
+
+
 def parsed_at_the_end(chunks):
     calls = _assemble()(chunks)
     return [{**c, "arguments": json.loads(c["arguments"])} for c in calls]
@@ -178,6 +217,14 @@ WRONG_ASSEMBLE = {
     "choices[0] of the usage chunk": (usage_chunk_indexed, ["IndexError", "choices == []"]),
     "each fragment parsed as JSON": (parses_each_fragment, ["A fragment alone is not JSON"]),
     "arguments parsed at the end": (parsed_at_the_end, ["the JSON text as it arrived (a str)"]),
+    "a call with empty arguments dropped": (
+        drops_empty_arguments,
+        ["the call to list_cities is missing", "it is still a call"],
+    ),
+    "calls in the order they started": (
+        arrival_order,
+        ["start out of index order", "in index order (not in the order they started)"],
+    ),
 }
 
 
@@ -253,7 +300,24 @@ def loop_runs_on_done(req, tools, *, max_rounds=3):
         req, rounds = req.then(end, results), rounds + 1
 
 
-@pytest.mark.parametrize("loop", [loop_for_range, loop_runs_on_done])
+def loop_recursive(req, tools, *, max_rounds=3):
+    """Differently written: one round per call, the limit counted down, tools looked up with get."""
+    end = _end(req)
+    if end.outcome != "tool_calls" or max_rounds == 0:
+        return end
+    results = {}
+    for call in end.tool_calls:
+        tool = tools.get(call.name)
+        try:
+            if tool is None:
+                raise LookupError(f"no tool named {call.name!r}; the tools are {sorted(tools)}")
+            results[call.id] = tool(**call.parsed_arguments())
+        except Exception as exc:
+            results[call.id] = repr(exc)
+    return loop_recursive(req.then(end, results), tools, max_rounds=max_rounds - 1)
+
+
+@pytest.mark.parametrize("loop", [loop_for_range, loop_runs_on_done, loop_recursive])
 def test_a_differently_written_agent_loop_passes(loop, capsys):
     assert nb06.check_agent_loop(loop)
     assert "✅" in capsys.readouterr().out
@@ -317,6 +381,60 @@ def runs_when_it_parses(req, tools, *, max_rounds=3):
         if end.outcome != "tool_calls" or rounds == max_rounds:
             return end
         req, rounds = req.then(end, results), rounds + 1
+
+
+def _lookup_outside_the_try(end, tools):
+    results = {}
+    for call in end.tool_calls:
+        tool = tools[call.name]  # an unknown name raises here, outside the try
+        try:
+            results[call.id] = tool(**call.parsed_arguments())
+        except Exception as exc:
+            results[call.id] = f"error: {exc}"
+    return results
+
+
+def _parser(parse):
+    def run(end, tools):
+        results = {}
+        for call in end.tool_calls:
+            try:
+                results[call.id] = tools[call.name](**parse(call.arguments))
+            except Exception as exc:
+                results[call.id] = f"error: {exc}"
+        return results
+
+    return run
+
+
+def _unknown_tool_as_none(end, tools):
+    results = {}
+    for call in end.tool_calls:
+        try:
+            results[call.id] = tools.get(call.name)(**call.parsed_arguments())
+        except Exception as exc:  # "'NoneType' object is not callable": which tool?
+            results[call.id] = f"error: {exc}"
+    return results
+
+
+def _catches_keyboard_interrupt(end, tools):
+    results = {}
+    for call in end.tool_calls:
+        try:
+            results[call.id] = tools[call.name](**call.parsed_arguments())
+        except (Exception, KeyboardInterrupt) as exc:
+            results[call.id] = f"error: {exc!r}"
+    return results
+
+
+def keyed_on_the_finish_reason(req, tools, *, max_rounds=3):
+    """Runs tools only when the raw finish reason says tool_calls (a named tool_choice says stop)."""
+    rounds = 0
+    while True:
+        end = _end(req)
+        if end.reason not in ("tool_calls", "tool_use", "completed") or rounds == max_rounds:
+            return end
+        req, rounds = req.then(end, _run_all(end, tools)), rounds + 1
 
 
 def stops_after_one_round(req, tools, *, max_rounds=3):
@@ -409,6 +527,30 @@ WRONG_LOOP = {
         ["its calls not run", "at the limit return"],
     ),
     "returns the text, not the StreamEnd": (returns_the_text, ["return the final StreamEnd"]),
+    "the tool looked up outside the try": (
+        _loop(run=_lookup_outside_the_try),
+        ["KeyError", "not in `tools`", "look the tool up inside the try"],
+    ),
+    "arguments parsed with json.loads": (
+        _loop(run=_parser(json.loads)),
+        ["('list_cities', {})", "call.parsed_arguments()"],
+    ),
+    "arguments parsed with ast.literal_eval": (
+        _loop(run=_parser(ast.literal_eval)),
+        ["JSON true and null", "'exact': True", "call.parsed_arguments()"],
+    ),
+    "an unknown tool answered without its name": (
+        _loop(run=_unknown_tool_as_none),
+        ["call_u7 (get_stock_price)", "'...get_stock_price...'"],
+    ),
+    "KeyboardInterrupt caught as a tool error": (
+        _loop(run=_catches_keyboard_interrupt),
+        ["KeyboardInterrupt", "catch Exception, not BaseException"],
+    ),
+    "decides on the raw finish reason": (
+        keyed_on_the_finish_reason,
+        ["forced by tool_choice", "not on the raw finish_reason"],
+    ),
 }
 
 

@@ -47,6 +47,34 @@ def test_differently_written_correct_answers_pass(capsys):
     assert capsys.readouterr().out.count("✅") == 2
 
 
+def test_a_plan_on_the_next_due_time_and_a_note_in_words_pass(capsys):
+    def redraws(events, interval=1 / 30):
+        plan, due, drawn = [], None, 0
+        for i, (t, _) in enumerate(events):
+            if due is None or t >= due:
+                plan.append((t, "".join(d for _, d in events[: i + 1])))
+                due, drawn = t + interval, i + 1
+        if drawn < len(events):
+            plan.append((events[-1][0], "".join(d for _, d in events)))
+        return plan
+
+    words = {5: "five", 12: "twelve"}
+
+    def collect(deltas):
+        text, n = [], 0
+        try:
+            for d in deltas:
+                text.append(d)
+                n += 1
+        except Exception as exc:
+            return "".join(text), f"Stopped after {words.get(n, n)} deltas ({exc})."
+        return "".join(text), None
+
+    assert nb07.check_redraws(redraws)
+    assert nb07.check_collect(collect)
+    assert capsys.readouterr().out.count("✅") == 2
+
+
 def every_delta(events, interval=1 / 30):
     text, plan = "", []
     for t, d in events:
@@ -87,6 +115,18 @@ def gap_since_the_last_delta(events, interval=1 / 30):  # never redraws while de
     return plan
 
 
+def strictly_more_than_interval(events, interval=1 / 30):  # "at least" read as "more than"
+    text, plan, last = "", [], None
+    for t, d in events:
+        text += d
+        if last is None or t - last > interval:
+            plan.append((t, text))
+            last = t
+    if plan[-1][1] != text:
+        plan.append((events[-1][0], text))
+    return plan
+
+
 def fixed_interval(events, interval=1 / 30):
     return load_solutions("07")["redraws"](events, 1 / 30)
 
@@ -115,6 +155,10 @@ WRONG_REDRAWS = {
     "its own interval": (fixed_interval, ["interval=0.1", "take the interval from the argument"]),
     "the delta, not the text": (delta_not_text, ["all text so far"]),
     "times of its own": (wall_clock_times, ["redraw only when a delta arrives"]),
+    "more than interval, not at least": (
+        strictly_more_than_interval,
+        ["a delta every 0.125 s", "exactly `interval` after the previous redraw", ">=, not >"],
+    ),
 }
 
 
@@ -188,6 +232,16 @@ def collect_empty_note(deltas):
     return "".join(pieces), ""
 
 
+def collect_counts_from_zero(deltas):
+    text, i = "", 0
+    try:
+        for i, d in enumerate(deltas):  # noqa: B007 - i is the index, one less than the count
+            text += d
+    except Exception as exc:
+        return text, f"stopped after {i} deltas: {exc}"
+    return text, None
+
+
 WRONG_COLLECT = {
     "keeps nothing": (collect_keeps_nothing, ["keep what arrived"]),
     "lets the error through": (collect_uncaught, ["the stream's error escaped"]),
@@ -196,6 +250,7 @@ WRONG_COLLECT = {
     "counts characters": (collect_counts_characters, ["how many deltas had arrived (5)"]),
     "no error message": (collect_no_message, ["include the error's message"]),
     "a note when all went well": (collect_empty_note, ["for a stream that ends normally"]),
+    "an index, not a count": (collect_counts_from_zero, ["how many deltas had arrived (5)"]),
 }
 
 

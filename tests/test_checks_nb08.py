@@ -40,18 +40,35 @@ def hold_back_pending(deltas, check, window=32):
         yield pending
 
 
+def _last_end(text, start):
+    """Where the last complete sentence in ``text[start:]`` ends, scanning character by character."""
+    last, i = start, start
+    while i < len(text):
+        if text[i] in ".!?":
+            j = i + 1
+            while j < len(text) and text[j] in "\"')]":
+                j += 1
+            k = j
+            while k < len(text) and text[k].isspace():
+                k += 1
+            if k > j and k < len(text):  # whitespace after it, and the next sentence begun
+                last = k
+            i = k if k > j else j
+        else:
+            i += 1
+    return last
+
+
 def by_sentence_split(deltas, check):
     text, shown = "", 0
     for delta in deltas:
         text += delta
-        parts = re.split(r"(?<=[.!?])(\s+)", text[shown:])
-        # parts: sentence, space, sentence, space, ..., rest
-        complete = "".join(parts[:-1])
-        if complete:
-            if check(text[: shown + len(complete)]):
+        end = _last_end(text, shown)
+        if end > shown:
+            if check(text[:end]):
                 return
-            yield complete
-            shown += len(complete)
+            yield text[shown:end]
+            shown = end
     if shown < len(text) and not check(text):
         yield text[shown:]
 
@@ -160,6 +177,19 @@ def hold_back_forgets_tail(deltas, check, window=32):
             shown = len(text) - window
 
 
+def hold_back_checks_when_full(deltas, check, window=32):
+    """Checks only when something falls out of the window; the end is taken as already checked."""
+    text, shown = "", 0
+    for delta in deltas:
+        text += delta
+        if len(text) - window > shown:
+            if check(text):
+                return
+            yield text[shown : len(text) - window]
+            shown = len(text) - window
+    yield text[shown:]
+
+
 def hold_back_swallows(deltas, check, window=32):
     try:
         yield from hold_back_hard_coded(deltas, check, window)
@@ -179,6 +209,10 @@ HOLD_BACK_WRONG = {
     ),
     "no window argument": (hold_back_without_window_argument, "as its `window` argument"),
     "forgets the tail": (hold_back_forgets_tail, "check and release what you still hold"),
+    "checks only once the window is full": (
+        hold_back_checks_when_full,
+        "also while the window is not yet full",
+    ),
     "checked prefix at once": (release.release_checked_prefix, "characters of the flagged text"),
     "at the end": (release.release_at_end, "releases text steadily"),
 }
@@ -241,6 +275,18 @@ BY_SENTENCE_WRONG = {
         "'secret after the last sentence'",
     ),
     "one sentence late": (by_sentence_waits_for_two, "released only after"),
+    "ignores closing quotes and brackets": (
+        _by(r"[.!?]+\s+"),
+        "'clean, quotes, brackets and line breaks' stream the sentence ending",
+    ),
+    "takes a '.' at the end of the text so far for an end": (
+        _by(r"[.!?][\"')\]]*(\s+|$)"),
+        "a '.' not yet followed by a space",
+    ),
+    "takes a bare line break for an end": (
+        _by(r"[.!?]+[\"')\]]*\s+|\n"),
+        "line break with no punctuation before it",
+    ),
     "at the end": (release.release_at_end, "released only after"),
     "each delta": (release.release_each_delta, "characters of the flagged text"),
 }

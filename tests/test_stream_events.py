@@ -216,6 +216,30 @@ def test_chat_parallel_tool_calls_are_assembled_by_index_not_position():
     ]
 
 
+def test_chat_calls_forced_by_a_named_tool_choice_end_with_stop_and_still_ask_for_tools():
+    # OpenAI (and vLLM, matching it) end a call forced by tool_choice={"type": "function", ...}
+    # with finish_reason "stop", not "tool_calls": the calls are complete and must still run.
+    first = {"index": 0, "id": "call_f", "type": "function", "function": {"name": "get_weather"}}
+    first["function"]["arguments"] = ""
+    stream = chat(
+        {"role": "assistant", "content": None},
+        {"tool_calls": [first]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": '{"city": "Oslo"}'}}]},
+        ({}, "stop"),
+    )
+    *events, end = stream_events(stream)
+    assert events[-1] == ToolCallDone(0, "call_f", "get_weather", '{"city": "Oslo"}')
+    assert (end.outcome, end.reason) == ("tool_calls", "stop")
+    assert [c.parsed_arguments() for c in end.tool_calls] == [{"city": "Oslo"}]
+    (turn,) = end.assistant_turn
+    assert turn["tool_calls"][0]["id"] == "call_f"
+
+
+def test_chat_refusal_still_wins_over_stop_without_calls():
+    *_, end = stream_events(chat(({"refusal": "No."}, "stop")))
+    assert (end.outcome, end.tool_calls) == ("refusal", ())
+
+
 @pytest.mark.parametrize(
     ("finish", "outcome"),
     [("stop", "stop"), ("length", "length"), ("content_filter", "filtered"), (None, "failed")],

@@ -17,7 +17,10 @@ Where each API puts things (field by field as in the SDKs' types):
   ``tool_calls`` fragments by ``index`` (``id`` and ``name`` only in the
   first); ``finish_reason`` ends the choice; a last chunk with
   ``choices == []`` may carry ``usage``. Calls are complete only at
-  ``finish_reason``: nothing earlier says a call's arguments are whole.
+  ``finish_reason`` (whatever its value): nothing earlier says a call's
+  arguments are whole. It is ``"tool_calls"`` when the model chose to call,
+  but ``"stop"`` when ``tool_choice`` named a function (OpenAI, vLLM):
+  complete calls then still make the outcome ``"tool_calls"``.
 - Anthropic Messages: content blocks by ``index``: ``text_delta``,
   ``thinking_delta`` (+ one ``signature_delta``), ``tool_use`` blocks with
   ``input_json_delta``, complete at ``content_block_stop``; ``message_delta``
@@ -406,10 +409,14 @@ class EventParser:
     def _chat_end(self) -> StreamEnd:
         reason = self._reason
         outcome = _CHAT_OUTCOMES.get(reason or "", "stop")
-        if outcome == "stop" and self._refusal:
+        calls = [c.finish() for c in self._calls.values()]
+        if outcome == "stop" and calls:
+            # A forced (named) tool_choice ends its complete calls with "stop": they still
+            # wait to be run, so the loop that runs tool calls must see them.
+            outcome = "tool_calls"
+        elif outcome == "stop" and self._refusal:
             outcome = "refusal"
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self._text) or None}
-        calls = [c.finish() for c in self._calls.values()]
         if calls:
             message["tool_calls"] = [
                 {

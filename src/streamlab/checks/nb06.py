@@ -4,10 +4,15 @@
   parallel tool calls from raw Chat Completions chunks (SDK objects, built
   as the openai SDK builds them while streaming), where ``id`` and ``name``
   come only in a call's first fragment, fragments of several calls
-  interleave (even inside one chunk) and indexes go past 9.
+  interleave (even inside one chunk), calls may start out of index order,
+  a call may have empty arguments and indexes go past 9.
 - :func:`check_agent_loop`: ``agent_loop(req, tools, max_rounds=...)`` runs
   the loop on a stream against a scripted model that records when each tool
-  ran, with what, what was sent back and on which request.
+  ran, with what, what was sent back and on which request: tools that
+  raise, a tool name not in ``tools``, arguments that are not valid JSON (or
+  that only ``parsed_arguments()`` reads right: ``""``, ``true``, ``null``),
+  a call forced by a named ``tool_choice`` (Chat ends it with ``"stop"``),
+  a round limit, and a stop (``CancelledError``, ``KeyboardInterrupt``).
 
 The inputs vary (number of calls and rounds, fragment sizes, limits) and come
 from seeded random generators, so a solution cannot be fitted to one case.
@@ -71,6 +76,8 @@ def chat_chunks(
     rng: random.Random | None = None,
     per_chunk: int = 1,
     opening: str = "text",
+    starts: list[int] | None = None,
+    finish: str | None = None,
 ) -> list[Any]:
     """The Chat chunks of a turn that makes ``calls`` [(id, name, arguments)], as the wire sends them.
 
@@ -79,10 +86,14 @@ def chat_chunks(
     ``per_chunk`` fragments of different calls share one chunk. ``opening``
     is what a call's first fragment carries besides id and name: the first
     piece (``"text"``), ``arguments: ""`` as OpenAI sends (``"empty"``) or no
-    arguments at all (``"none"``). A role chunk first, ``text`` (if any)
-    before the calls, ``finish_reason`` and the usage chunk
-    (``choices == []``) last.
+    arguments at all (``"none"``). ``starts`` is the order in which the
+    calls begin (their indexes; index order by default): index says which
+    call a fragment belongs to, not when it came. A role chunk first,
+    ``text`` (if any) before the calls, ``finish_reason`` (``finish``, by
+    default ``"tool_calls"`` when there are calls, else ``"stop"``) and the
+    usage chunk (``choices == []``) last.
     """
+    seq = list(range(len(calls))) if starts is None else starts
     out = [_chunk({"role": "assistant", "content": None})]
     if text:
         out += [_chunk({"content": text[i : i + 6]}) for i in range(0, len(text), 6)]
@@ -95,9 +106,9 @@ def chat_chunks(
     order: list[tuple[int, int]] = []
     if interleave:
         for step in range(max((len(p) for p in pieces), default=0)):
-            order += [(i, step) for i in range(len(calls)) if step < len(pieces[i])]
+            order += [(i, step) for i in seq if step < len(pieces[i])]
     else:
-        order = [(i, step) for i in range(len(calls)) for step in range(len(pieces[i]))]
+        order = [(i, step) for i in seq for step in range(len(pieces[i]))]
     group: list[dict[str, Any]] = []
     for i, step in order:
         if len(group) == per_chunk or any(f["index"] == i for f in group):
@@ -106,7 +117,7 @@ def chat_chunks(
         group.append(_fragment(i, pieces[i][step], calls[i] if step == 0 else None))
     if group:
         out.append(_chunk({"tool_calls": group}))
-    out.append(_chunk({}, "tool_calls" if calls else "stop"))
+    out.append(_chunk({}, finish or ("tool_calls" if calls else "stop")))
     out.append(_chunk(None, usage=True))
     return out
 
@@ -114,6 +125,12 @@ def chat_chunks(
 _WEATHER = ("call_w1", "get_weather", '{"city": "Paris", "unit": "celsius"}')
 _TIME = ("call_t2", "get_time", '{"timezone": "Europe/Paris"}')
 _SEARCH = ("call_s3", "search", '{"query": "streaming tool calls", "limit": 3}')
+_NO_ARGS = (
+    "call_c5",
+    "list_cities",
+    "",
+)  # a tool that takes no arguments: "" is its whole JSON text
+_EXACT = ("call_s6", "search", '{"query": "Oslo events", "limit": 2, "exact": true, "near": null}')
 _CITIES = ["Paris", "Zürich", "São Paulo", "Kyiv", "Lagos", "Osaka", "Lima", "Oslo"]
 _ZONES = {"Europe/Paris": "14:05", "Asia/Tokyo": "21:05", "America/Lima": "07:05"}
 
@@ -171,6 +188,17 @@ def _diagnose_calls(r: Report, what: str, got: Any, want: list[Call], opening: s
     if got == want:
         r.expect(True, "")
         return
+    if len(got) < len(want) and any(not a for _, _, a in want):
+        kept = {(i, n) for i, n, _ in got}
+        dropped = [n for i, n, a in want if not a and (i, n) not in kept]
+        if dropped:
+            r.expect(
+                False,
+                f"for {what} the call to {dropped[0]} is missing: its arguments are '' (a tool "
+                "that takes none), and it is still a call. Create a call at its first fragment "
+                "(the one with id and name), whatever its arguments, and keep it",
+            )
+            return
     if len(got) != len(want):
         r.expect(
             False,
@@ -188,8 +216,8 @@ def _diagnose_calls(r: Report, what: str, got: Any, want: list[Call], opening: s
         r.expect(
             False,
             f"for {what} the calls are all there but out of order ({[i for i, _ in heads][:4]}...): "
-            "return them in index order, and sort the indexes as numbers (10 comes after 9, "
-            "not after 1)",
+            "return them in index order (not in the order they started), and sort the indexes "
+            "as numbers (10 comes after 9, not after 1)",
         )
         return
     for k, ((gi, gn, ga), (wi, wn, wa)) in enumerate(zip(got, want, strict=True)):
@@ -251,6 +279,10 @@ def check_assemble_tool_calls(assemble_tool_calls: Callable[[Any], Any]) -> bool
             ("one call whose first fragment has no arguments (None)", [_SEARCH],
              dict(opening="none"), ""),
             ("a text answer with no call", [], {}, "It is sunny."),
+            ("three calls, the middle one to a tool with no arguments ('')",
+             [_WEATHER, _NO_ARGS, _TIME], {}, ""),
+            ("three calls that start out of index order (index 2 first, then 0, then 1)",
+             [_WEATHER, _TIME, _SEARCH], dict(starts=[2, 0, 1]), ""),
             ("12 parallel calls (indexes past 9), fragments of two calls in one chunk, random "
              "fragment sizes (seed 6)", many, dict(rng=rng, per_chunk=2), ""),
         ]  # fmt: skip
@@ -268,11 +300,15 @@ def check_assemble_tool_calls(assemble_tool_calls: Callable[[Any], Any]) -> bool
 # -- the agent loop ---------------------------------------------------------------
 
 
+class _Forced(list):  # type: ignore[type-arg]
+    """A turn whose calls a named ``tool_choice`` forced: Chat ends it with ``finish_reason: "stop"``."""
+
+
 @dataclass
 class _Script:
     """What the scripted model does on each turn, and what it saw."""
 
-    turns: list[list[Call] | str]  # calls to make, or "text" / "!text" (cut short)
+    turns: list[list[Call] | str]  # calls to make (_Forced: ending "stop"), or "text" / "!text"
     streams: int = 0
     results: list[dict[Any, Any]] = field(default_factory=list)
     finished: bool = False  # the current stream has sent its finish_reason
@@ -287,7 +323,7 @@ class _Script:
             if turn.startswith("!"):  # cut short by the token limit
                 chunks[-2] = _chunk({}, "length")
         else:
-            chunks = chat_chunks(turn)
+            chunks = chat_chunks(turn, finish="stop" if isinstance(turn, _Forced) else None)
         for chunk in chunks:
             if chunk.choices and chunk.choices[0].finish_reason:
                 self.finished = True
@@ -334,21 +370,43 @@ def _get_time(timezone: str) -> str:
     return _ZONES[timezone]
 
 
-def _search(query: str, limit: int = 10) -> list[str]:
+def _search(query: str, limit: int = 10, exact: bool = False, near: str | None = None) -> list[str]:
     if query == "everything":
         raise TimeoutError("the search backend did not answer within 5 s")
-    return [f"{query}: result {i}" for i in range(limit)]
+    kind = "exact" if exact is True else "result"
+    return [f"{query}: {kind} {i}" + (f" near {near}" if near else "") for i in range(limit)]
+
+
+def _list_cities() -> list[str]:
+    return sorted(_CITIES)
 
 
 _TOOLS: dict[str, Callable[..., Any]] = {
     "get_weather": _get_weather,
     "get_time": _get_time,
     "search": _search,
+    "list_cities": _list_cities,
 }
 #: Calls whose tool raises, and a phrase of the message that must go back to the model.
 _BAD_TIME = ("call_t9", "get_time", '{"timezone": "Mars/Olympus"}')
 _SLOW_SEARCH = ("call_s8", "search", '{"query": "everything", "limit": 10}')
-_ERRORS = {"call_t9": "unknown timezone", "call_s8": "did not answer within 5 s"}
+#: A call to a tool that is not in `tools` (models invent names), and one whose JSON is cut.
+_UNKNOWN = ("call_u7", "get_stock_price", '{"symbol": "ACME"}')
+_BROKEN = ("call_b8", "get_weather", '{"city": "Paris", "unit": ')
+_ERRORS = {
+    "call_t9": "unknown timezone",
+    "call_s8": "did not answer within 5 s",
+    "call_u7": "get_stock_price",
+    "call_b8": "not valid JSON",
+}
+#: Calls whose tool cannot run at all.
+_NOT_RUN = {"call_u7", "call_b8"}
+
+
+def _arguments(text: str) -> dict[str, Any]:
+    """A call's arguments as ``parsed_arguments()`` gives them: ``{}`` for ``""``."""
+    return json.loads(text) if text.strip() else {}
+
 
 _Log = list[tuple[str, tuple[Any, ...], dict[str, Any], bool]]
 
@@ -380,7 +438,7 @@ def _run(
     turns: list[Any],
     max_rounds: int,
     what: str,
-    hint: str = "",
+    hint: str | Callable[[BaseException], str | None] = "",
 ) -> _Run | None:
     script = _Script(turns)
     log: _Log = []
@@ -425,7 +483,7 @@ def _check_rounds(r: Report, what: str, run: _Run, rounds: list[list[Call]], str
         "until the outcome is not 'tool_calls'",
     ):
         return False
-    want = [(n, json.loads(a)) for calls in rounds for _, n, a in calls]
+    want = [(n, _arguments(a)) for calls in rounds for i, n, a in calls if i not in _NOT_RUN]
     got = [(n, kwargs) if not args else (n, args) for n, args, kwargs, _ in run.log]
     if not r.equal(
         got,
@@ -451,7 +509,7 @@ def _check_rounds(r: Report, what: str, run: _Run, rounds: list[list[Call]], str
         for call_id, name, arguments in calls:
             if call_id in _ERRORS:
                 continue
-            want_result = _TOOLS[name](**json.loads(arguments))
+            want_result = _TOOLS[name](**_arguments(arguments))
             if not _same_result(sent.get(call_id), want_result):
                 return r.expect(
                     False,
@@ -521,6 +579,7 @@ def check_agent_loop(agent_loop: Callable[..., Any]) -> bool:
             )
 
         _check_tool_errors(r, agent_loop)
+        _check_forced(r, agent_loop)
         _check_cancelled(r, agent_loop)
 
         # An ending that is not a tool call ends the loop: no more streams.
@@ -536,60 +595,112 @@ def check_agent_loop(agent_loop: Callable[..., Any]) -> bool:
     return run_check("Exercise 6.2: the agent loop", body)
 
 
-def _check_tool_errors(r: Report, agent_loop: Callable[..., Any]) -> None:
-    """Tools that raise: their messages go back to the model as the calls' results."""
-    calls = [_BAD_TIME, _WEATHER, _SLOW_SEARCH]
-    what = "a round in which two of three tools raise (ValueError, TimeoutError)"
-    run = _run(
-        r,
-        agent_loop,
-        [calls, "Sorry, I could not find that."],
-        3,
-        what,
-        hint="your loop let it out: catch Exception around each tool call (any type, not only "
-        "ValueError) and send the error's message back as that call's result (the model can "
-        "correct itself)",
-    )
-    if run is None or not _check_rounds(r, what, run, [calls], streams=2):
-        return
-    sent = run.script.results[0] if run.script.results else {}
-    for call_id, phrase in _ERRORS.items():
-        r.expect(
-            phrase in str(sent.get(call_id)),
-            f"{what}: the call {call_id} whose tool raised an error saying '...{phrase}...' was "
-            f"answered with {sent.get(call_id)!r:.80}: do not swallow the error, send its message "
-            "(e.g. f'error: {exc}') as the result, so that the model knows what went wrong",
+def _tool_error_hint(exc: BaseException) -> str:
+    """Why a loop let a tool's error out, by what escaped."""
+    if isinstance(exc, KeyError):
+        return (
+            "a call named a tool that is not in `tools` (models invent names): look the tool up "
+            "inside the try, so that the KeyError goes back as that call's result naming the tool"
         )
+    if (
+        isinstance(exc, ValueError)
+        and "JSON" in str(exc)
+        or type(exc).__name__ == "JSONDecodeError"
+    ):
+        return (
+            "a call's arguments were not valid JSON (a model can cut them): parse them with "
+            "call.parsed_arguments() inside the try, so that its error goes back as the result"
+        )
+    return (
+        "your loop let it out: catch Exception around each tool call (any type, not only "
+        "ValueError) and send the error's message back as that call's result (the model can "
+        "correct itself)"
+    )
+
+
+def _check_tool_errors(r: Report, agent_loop: Callable[..., Any]) -> None:
+    """Tools that raise, unknown tools, broken JSON: error messages go back as the calls' results."""
+    rounds = {
+        "a round in which two of three tools raise (ValueError, TimeoutError)": [
+            _BAD_TIME,
+            _WEATHER,
+            _SLOW_SEARCH,
+        ],
+        "a round with a call to a tool not in `tools`, one whose JSON is cut short, one with "
+        "no arguments ('') and one with JSON true and null": [_UNKNOWN, _BROKEN, _NO_ARGS, _EXACT],
+    }
+    for what, calls in rounds.items():
+        run = _run(
+            r, agent_loop, [calls, "Sorry, I could not find that."], 3, what, hint=_tool_error_hint
+        )
+        if run is None or not _check_rounds(r, what, run, [calls], streams=2):
+            continue
+        sent = run.script.results[0] if run.script.results else {}
+        for call_id, name, _ in calls:
+            phrase = _ERRORS.get(call_id)
+            if phrase is None:
+                continue
+            how = (
+                "parse the arguments with call.parsed_arguments(), as the exercise says: its error "
+                "names the call and says the JSON is not valid"
+                if call_id == "call_b8"
+                else "send its message (e.g. f'error: {exc}') as the result, so that the model "
+                "knows what went wrong"
+            )
+            r.expect(
+                phrase in str(sent.get(call_id)),
+                f"{what}: the call {call_id} ({name}) should be answered with an error saying "
+                f"'...{phrase}...', got {sent.get(call_id)!r:.80}: do not swallow the error; {how}",
+            )
+
+
+def _check_forced(r: Report, agent_loop: Callable[..., Any]) -> None:
+    """A call forced by a named ``tool_choice`` ends with finish_reason "stop": it still runs."""
+    what = "a call forced by tool_choice (Chat ends it with finish_reason 'stop'), then the answer"
+    run = _run(r, agent_loop, [_Forced([_WEATHER]), "It is 21 C."], 3, what)
+    if run is None:
+        return
+    if not r.expect(
+        run.script.streams == 2,
+        f"{what}: your loop streamed {run.script.streams} time(s) and did not run the call: a "
+        "named tool_choice ends complete calls with finish_reason 'stop', and stream_events "
+        "still says outcome 'tool_calls'; decide on the StreamEnd's outcome, not on the raw "
+        "finish_reason",
+    ):
+        return
+    _check_rounds(r, what, run, [[_WEATHER]], streams=2)
 
 
 def _check_cancelled(r: Report, agent_loop: Callable[..., Any]) -> None:
-    """A tool cancelled (someone pressed Stop) stops the loop: the cancellation is not a result."""
-    stop = asyncio.CancelledError("the run was stopped")
+    """A tool stopped (CancelledError: Stop pressed; KeyboardInterrupt) stops the loop."""
+    for stop in (asyncio.CancelledError("the run was stopped"), KeyboardInterrupt()):
+        kind = type(stop).__name__
 
-    def cancelled(*args: Any, **kwargs: Any) -> Any:
-        raise stop
+        def stopped(*args: Any, _stop: BaseException = stop, **kwargs: Any) -> Any:
+            raise _stop
 
-    script = _Script([[_WEATHER], "never"])
-    log: _Log = []
-    try:
-        agent_loop(
-            ScriptedRequest(script), _tools(script, log, get_weather=cancelled), max_rounds=3
-        )
-    except NotImplementedError:
-        raise
-    except asyncio.CancelledError:
+        script = _Script([[_WEATHER], "never"])
+        log: _Log = []
+        try:
+            agent_loop(
+                ScriptedRequest(script), _tools(script, log, get_weather=stopped), max_rounds=3
+            )
+        except NotImplementedError:
+            raise
+        except (asyncio.CancelledError, KeyboardInterrupt) as exc:
+            r.expect(
+                type(exc) is type(stop) and script.streams == 1,
+                f"a tool raised {kind} and your loop streamed again (or raised something else) "
+                "before letting it out: stop at once",
+            )
+            continue
+        except Exception as exc:
+            r.expect(False, learner_error(exc, f"a tool raised {kind}"))
+            continue
         r.expect(
-            script.streams == 1,
-            "a tool was cancelled and your loop streamed again before letting it out: stop at once",
+            False,
+            f"a tool raised {kind} (someone stopped the run) and your loop caught it and went on "
+            f"({script.streams} stream(s)): CancelledError and KeyboardInterrupt (the kernel's "
+            "Stop) are BaseException, not Exception; catch Exception, not BaseException (a bare "
+            "`except:` catches them too), so that a stop stops the loop",
         )
-        return
-    except Exception as exc:
-        r.expect(False, learner_error(exc, "a tool raised asyncio.CancelledError"))
-        return
-    r.expect(
-        False,
-        "a tool raised asyncio.CancelledError (someone stopped the run) and your loop caught it "
-        f"and went on ({script.streams} stream(s)): CancelledError and KeyboardInterrupt (the "
-        "kernel's Stop) are BaseException, not Exception; catch Exception, not BaseException "
-        "(a bare `except:` catches them too), so that a stop stops the loop",
-    )

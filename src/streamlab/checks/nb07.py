@@ -124,6 +124,26 @@ def _judge(report: Report, name: str, events: Timed, plan: Any, interval: float)
         )
 
 
+#: A stream whose deltas land exactly on redraw boundaries (binary-exact times, so no rounding).
+BOUNDARY_INTERVAL = 0.25
+_BOUNDARY = [(k * 0.125, d) for k, d in enumerate(_words(11))]
+
+
+def _boundary(report: Report, redraws: Callable[..., list[tuple[float, str]]]) -> None:
+    """A delta that arrives exactly ``interval`` after the previous redraw is drawn: "at least"."""
+    where = f"on a stream with a delta every 0.125 s (interval={BOUNDARY_INTERVAL:g})"
+    ok, plan = report.call(redraws, list(_BOUNDARY), BOUNDARY_INTERVAL, what=where)
+    if not ok or not isinstance(plan, list):
+        return
+    want = [t for t, _ in _BOUNDARY if t * 4 == int(t * 4)]  # 0, 0.25, 0.5, ...: every other delta
+    got = [p[0] for p in plan if isinstance(p, tuple) and len(p) == 2]
+    report.expect(
+        got[: len(want)] == want,
+        f"{where}: redraws should come at {want} s, yours came at {got}: a delta that arrives "
+        "exactly `interval` after the previous redraw is drawn (at least `interval`: >=, not >)",
+    )
+
+
 def check_redraws(
     redraws: Callable[..., list[tuple[float, str]]], interval: float = 1 / 30
 ) -> bool:
@@ -139,6 +159,7 @@ def check_redraws(
                 )
                 if ok:
                     _judge(report, name, events, plan, every)
+        _boundary(report, redraws)
 
     return run_check("Exercise 7.1: plan the redraws", body)
 
@@ -192,9 +213,24 @@ def _broken(
         f"{what}: the note should say what went wrong (include the error's message), got {note!r}",
     )
     report.expect(
-        isinstance(note, str) and re.search(rf"(?<!\d){arrived}(?!\d)", note) is not None,
-        f"{what}: the note should say how many deltas had arrived ({arrived}), got {note!r}",
+        isinstance(note, str) and _says_count(note, arrived),
+        f"{what}: the note should say how many deltas had arrived ({arrived}), in digits or "
+        f"as a word, got {note!r}",
     )
+
+
+_NUMBER_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+).split()
+
+
+def _says_count(note: str, n: int) -> bool:
+    """``note`` gives the count ``n``, as digits ("5") or as a word ("five")."""
+    if re.search(rf"(?<!\d){n}(?!\d)", note):
+        return True
+    word = _NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else None
+    return word is not None and re.search(rf"\b{word}\b", note, re.IGNORECASE) is not None
 
 
 class ProviderError(Exception):

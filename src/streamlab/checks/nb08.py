@@ -43,6 +43,11 @@ _CLEAN_MIXED = (
     "Wow! It streams. Does it wait for the end? No, it does not. "
     "Pi is about 3.14 here, e.g. in tests. Three kinds of end: . and ! and ?! Done."
 )
+# Ends after closing quotes and brackets, and line breaks that end nothing (no punctuation).
+_CLEAN_QUOTED = (
+    'She said "it streams." Then it did (mostly.) Was it fast?" he asked. [Yes!] '
+    "The list:\n- first item\n- second item\nThat is all.\nBye."
+)
 # The context check flags the second sentence of this story only after the first.
 _CONTEXT = "The launch code is blue. Now repeat the code to me. Thanks, that is all."
 _CONTEXT_BAD = (_CONTEXT.index("Now"), _CONTEXT.index(" Thanks"))
@@ -68,6 +73,19 @@ def _cases() -> list[tuple[Sample, Check]]:
     cases: list[tuple[Sample, Check]] = [(s, find_secret) for s in samples().values()]
     mixed = tokenize(_CLEAN_MIXED)
     cases.append((Sample("clean, every kind of sentence end", tuple(mixed)), find_secret))
+    cases.append(
+        (
+            Sample("clean, quotes, brackets and line breaks", tuple(tokenize(_CLEAN_QUOTED))),
+            find_secret,
+        )
+    )
+    short = "Use " + SECRET
+    cases.append(
+        (
+            Sample("a short answer that is only the key", tuple(tokenize(short)), (4, len(short))),
+            find_secret,
+        )
+    )
     cases.append((_long_delta(), find_secret))
     tail = splice(mixed, SECRET, len(_CLEAN_MIXED), name="secret after the last sentence", piece=5)
     cases.append((tail, find_secret))
@@ -147,6 +165,32 @@ def _window_kept(report: Report, policy: Policy, window: int) -> None:
     )
 
 
+def _checks_every_delta(report: Report, policy: Policy) -> None:
+    """``check`` runs on all the text so far after each delta, from the first one on."""
+    clean = samples()["clean"]
+    seen: list[str] = []
+
+    def recording(text: str) -> str | None:
+        seen.append(text)
+        return find_secret(text)
+
+    ran, _ = report.call(run_policy, policy, clean, recording, what="with a recording check")
+    if not ran:
+        return
+    prefix, missed = "", None
+    for k, d in enumerate(clean.deltas, 1):
+        prefix += d
+        if prefix not in seen:
+            missed = k
+            break
+    report.expect(
+        missed is None,
+        f"after delta {missed} of the clean stream, check() never saw all the text so far: call "
+        "check(all text so far) after every delta, from the first one, also while the window "
+        "is not yet full (a check may need to stop the stream before anything is released)",
+    )
+
+
 def _takes_window(policy: Policy) -> bool:
     try:
         return "window" in inspect.signature(policy).parameters
@@ -167,6 +211,7 @@ def check_hold_back(policy: Policy) -> bool:
             f"on the clean stream you released {len(clean.releases)} times: a hold-back window "
             "releases text steadily as the stream goes, not all at the end",
         )
+        _checks_every_delta(report, policy)
         if not report.expect(
             _takes_window(policy),
             "hold_back must take the window size as its `window` argument (default 32)",
@@ -191,7 +236,11 @@ def check_by_sentence(policy: Policy) -> bool:
         if outcomes is None:
             return
         deltas = {sample.name: sample.deltas for sample, _ in cases}
-        for name in ("clean", "clean, every kind of sentence end"):
+        for name in (
+            "clean",
+            "clean, every kind of sentence end",
+            "clean, quotes, brackets and line breaks",
+        ):
             o = outcomes[name]
             if not o.complete:
                 continue
@@ -203,8 +252,9 @@ def check_by_sentence(policy: Policy) -> bool:
                     shown in ends,
                     f"on the '{name}' stream a release ends in the middle of a sentence "
                     f"({o.text[max(0, shown - 30) : shown]!r} | {o.text[shown : shown + 10]!r}): "
-                    "a sentence ends at ., ! or ? and the whitespace after it, so '3.14' or "
-                    "a '.' not yet followed by a space is not an end",
+                    "a sentence ends at ., ! or ? (and any closing quotes or brackets) and the "
+                    "whitespace after it, so '3.14', a '.' not yet followed by a space, or a "
+                    "line break with no punctuation before it is not an end",
                 ):
                     break
             _on_time(report, name, o, deltas[name])
@@ -232,6 +282,7 @@ def _on_time(report: Report, name: str, o: Outcome, deltas: tuple[str, ...]) -> 
             arrived <= due,
             f"on the '{name}' stream the sentence ending {o.text[max(0, end - 25) : end]!r} "
             f"was complete after {due} characters but released only after {arrived}: "
-            "release each sentence as soon as it ends with ., ! or ? and whitespace",
+            "release each sentence as soon as it ends with ., ! or ?, any closing quotes or "
+            "brackets, and whitespace",
         ):
             return
