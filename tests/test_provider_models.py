@@ -88,6 +88,7 @@ def _anthropic_error(call) -> str:
         ("claude-sonnet-5", {"thinking": {"type": "enabled", "budget_tokens": 2048}}, '"thinking.type.enabled" is not supported for this model'),
         ("claude-haiku-4-5", {"thinking": {"type": "adaptive"}}, '"thinking.type.adaptive" is not supported for this model'),
         ("claude-haiku-4-5", {"output_config": {"effort": "low"}}, '"output_config.effort" is not supported'),
+        ("streamlab-local", {"thinking": {"type": "adaptive"}, "output_config": {"effort": "extreme"}}, "output_config.effort: Input should be"),
         ("claude-sonnet-4-6", {"thinking": {"type": "adaptive"}, "extra_body": {"temperature": 0.5}}, "`temperature` may only be set to 1"),
         ("claude-sonnet-4-5-20250929", {"thinking": {"type": "enabled", "budget_tokens": 2048}, "extra_body": {"top_k": 5}}, "`top_k` is not supported"),
     ],

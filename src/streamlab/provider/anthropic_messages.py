@@ -65,12 +65,18 @@ _REFUSAL_DETAILS = {
 }
 
 
+#: ``output_config.effort`` values (anthropic's ``OutputConfigParam``); None: not given.
+_EFFORTS = (None, "low", "medium", "high", "xhigh", "max")
+
+
 def _bad(message: str) -> ProviderError:
     return ProviderError(400, message)
 
 
 def _format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
     config = field(body, "output_config", dict, default={})
+    if config.get("effort") not in _EFFORTS:
+        raise _bad("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'")
     fmt = config.get("format") or field(body, "output_format", dict)
     if not fmt:
         return None, None
