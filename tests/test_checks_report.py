@@ -72,4 +72,24 @@ def test_not_implemented_still_means_not_attempted(capsys):
         r.call(lambda: (_ for _ in ()).throw(NotImplementedError))
 
     assert not run_check("Exercise 9.9: later", body)
-    assert "⏳" in capsys.readouterr().out
+    assert "[TO DO]" in capsys.readouterr().out
+
+
+def test_each_message_opens_with_a_text_mark_any_font_can_draw(capsys):
+    # Debian's Chromium has no emoji font: an emoji mark rendered as an empty box.
+    from streamlab.checks._report import FAIL_MARK, PASS_MARK, TODO_MARK
+
+    def passing(r: Report) -> None:
+        r.expect(True, "fine")
+
+    def failing(r: Report) -> None:
+        r.expect(False, "wrong")
+
+    def pending(r: Report) -> None:
+        raise NotImplementedError
+
+    for body in (passing, failing, pending):
+        run_check("Exercise 9.9: marks", body)
+    firsts = [line.split(" Exercise")[0] for line in capsys.readouterr().out.splitlines()[:4]]
+    assert firsts == [PASS_MARK, FAIL_MARK, "   - wrong", TODO_MARK]
+    assert all(mark.isascii() for mark in (PASS_MARK, FAIL_MARK, TODO_MARK))
