@@ -53,11 +53,10 @@ def _environment_requirements(path: Path) -> tuple[dict[str, str], list[str]]:
 
 @pytest.mark.parametrize(
     "path, extras",
-    [("environment.yml", ("course", "dev")), ("binder/environment.yml", ("course", "hub"))],
+    [("environment.yml", ("course", "dev")), ("binder/environment.yml", ("course",))],
 )
 def test_environment_yml_agrees_with_pyproject(path, extras):
-    """environment.yml is `.[dev]`; Binder is what learners need there, `.[course,hub]`
-    (the hub extra: jupyter-server-proxy, so notebook 11's page works on Binder)."""
+    """environment.yml is `.[dev]` (everything); Binder is what learners need, `.[course]`."""
     expected = _pyproject_requirements(*extras)
     found, other = _environment_requirements(ROOT / path)
     missing = sorted(set(expected) - set(found))
