@@ -93,3 +93,21 @@ def test_each_message_opens_with_a_text_mark_any_font_can_draw(capsys):
     firsts = [line.split(" Exercise")[0] for line in capsys.readouterr().out.splitlines()[:4]]
     assert firsts == [PASS_MARK, FAIL_MARK, "   - wrong", TODO_MARK]
     assert all(mark.isascii() for mark in (PASS_MARK, FAIL_MARK, TODO_MARK))
+
+
+def test_no_test_looks_for_the_old_emoji_marks():
+    # Tests written before the marks became text still look for the emoji and
+    # would fail for a reason their names do not say.
+    tests = Path(__file__).resolve().parent
+    old = {"\u2705": "[PASS]", "\u274c": "[FAIL]", "\u23f3": "[TO DO]"}
+    stale = sorted(
+        f"{path.name}:{n}"
+        for path in tests.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if any(f'"{mark}"' in line for mark in old)
+    )
+    assert not stale, (
+        f"these lines look for an emoji mark; the checks print {list(old.values())} now "
+        '(sed -i \'s/"\u2705"/"[PASS]"/g; s/"\u274c"/"[FAIL]"/g; s/"\u23f3"/"[TO DO]"/g\'): '
+        + ", ".join(stale)
+    )
