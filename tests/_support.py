@@ -52,11 +52,11 @@ def not_attempted(*args: Any, **kwargs: Any) -> NoReturn:
 
 
 def assert_pending(capsys: Any, *checks: Callable[[Any], bool]) -> None:
-    """Each check, given an answer not attempted yet, says so (⏳) and does not call it wrong."""
+    """Each check, given an answer not attempted yet, says so ([TO DO]) and does not call it wrong."""
     for check in checks:
         assert not check(not_attempted)
     out = capsys.readouterr().out
-    assert out.count("⏳") == len(checks) and "❌" not in out
+    assert out.count("[TO DO]") == len(checks) and "[FAIL]" not in out
 
 
 def assert_explains(capsys: Any, check: Callable[[Any], bool], answer: Any, *says: str) -> None:

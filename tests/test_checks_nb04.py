@@ -15,7 +15,7 @@ def test_solutions_pass(capsys):
     sol = load_solutions("04")
     assert nb04.check_accumulate(sol["accumulate"])
     assert nb04.check_accumulate_chat(sol["accumulate_chat"])
-    assert capsys.readouterr().out.count("✅") == 2
+    assert capsys.readouterr().out.count("[PASS]") == 2
 
 
 def test_differently_written_correct_answers_pass(capsys):
@@ -40,7 +40,7 @@ def test_differently_written_correct_answers_pass(capsys):
 
     assert nb04.check_accumulate(accumulate)
     assert nb04.check_accumulate_chat(accumulate_chat)
-    assert capsys.readouterr().out.count("✅") == 2
+    assert capsys.readouterr().out.count("[PASS]") == 2
 
 
 def test_unattempted_is_pending_not_wrong(capsys):
@@ -248,7 +248,7 @@ WRONG_ACCUMULATE = {
 @pytest.mark.parametrize("name", WRONG_ACCUMULATE)
 def test_accumulate_rejects(name, capsys):
     answer, says = WRONG_ACCUMULATE[name]
-    assert_explains(capsys, nb04.check_accumulate, answer, "❌", *says)
+    assert_explains(capsys, nb04.check_accumulate, answer, "[FAIL]", *says)
 
 
 def chat_first_choice_always(chunks):
@@ -327,7 +327,7 @@ WRONG_CHAT = {
 @pytest.mark.parametrize("name", WRONG_CHAT)
 def test_accumulate_chat_rejects(name, capsys):
     answer, says = WRONG_CHAT[name]
-    assert_explains(capsys, nb04.check_accumulate_chat, answer, "❌", *says)
+    assert_explains(capsys, nb04.check_accumulate_chat, answer, "[FAIL]", *says)
 
 
 def test_streams_built_by_the_check_are_what_the_sdk_yields():

@@ -72,4 +72,42 @@ def test_not_implemented_still_means_not_attempted(capsys):
         r.call(lambda: (_ for _ in ()).throw(NotImplementedError))
 
     assert not run_check("Exercise 9.9: later", body)
-    assert "⏳" in capsys.readouterr().out
+    assert "[TO DO]" in capsys.readouterr().out
+
+
+def test_each_message_opens_with_a_text_mark_any_font_can_draw(capsys):
+    # Debian's Chromium has no emoji font: an emoji mark rendered as an empty box.
+    from streamlab.checks._report import FAIL_MARK, PASS_MARK, TODO_MARK
+
+    def passing(r: Report) -> None:
+        r.expect(True, "fine")
+
+    def failing(r: Report) -> None:
+        r.expect(False, "wrong")
+
+    def pending(r: Report) -> None:
+        raise NotImplementedError
+
+    for body in (passing, failing, pending):
+        run_check("Exercise 9.9: marks", body)
+    firsts = [line.split(" Exercise")[0] for line in capsys.readouterr().out.splitlines()[:4]]
+    assert firsts == [PASS_MARK, FAIL_MARK, "   - wrong", TODO_MARK]
+    assert all(mark.isascii() for mark in (PASS_MARK, FAIL_MARK, TODO_MARK))
+
+
+def test_no_test_looks_for_the_old_emoji_marks():
+    # Tests written before the marks became text still look for the emoji and
+    # would fail for a reason their names do not say.
+    tests = Path(__file__).resolve().parent
+    old = {"\u2705": "[PASS]", "\u274c": "[FAIL]", "\u23f3": "[TO DO]"}
+    stale = sorted(
+        f"{path.name}:{n}"
+        for path in tests.rglob("*.py")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if any(f'"{mark}"' in line for mark in old)
+    )
+    assert not stale, (
+        f"these lines look for an emoji mark; the checks print {list(old.values())} now "
+        '(sed -i \'s/"\u2705"/"[PASS]"/g; s/"\u274c"/"[FAIL]"/g; s/"\u23f3"/"[TO DO]"/g\'): '
+        + ", ".join(stale)
+    )

@@ -424,8 +424,14 @@ def test_reasoning_and_tool_calls_are_shown_beside_the_text():
     assert s.reasoning_box.layout.display != "none" and "r0 r1 r2" in s.reasoning_html.value
     assert "Reasoning" in s.reasoning_box.titles[0] and s.reasoning_box.selected_index == 0
     assert "get_weather" in s.tools.value and "streaming" in s.tools.value
-    assert "waiting for the answer" in s.body.value and view.ttft is None
-    for event in events[4:]:
+    # While the call streams, the text area says what the model is doing.
+    assert "calling get_weather&hellip;" in s.body.value and view.ttft is None
+    assert "waiting for" not in s.body.value
+    for event in events[4:8]:  # the arguments, then the call is complete
+        view.push(event)
+    s.tick(time.perf_counter() + 1)  # redraws are coalesced: let the next one be due
+    assert "called get_weather; the answer comes after the tool results" in s.body.value
+    for event in events[8:]:
         view.push(event)
     result = view.finish()
     assert s.reasoning_box.selected_index is None  # folded once the answer started
@@ -488,3 +494,13 @@ def test_the_reasoning_title_stops_saying_streaming_once_a_tool_call_starts():
     view.push(events[3])  # the call starts (drawn at once): the reasoning is over
     titles = view.streamed.reasoning_box.titles[0]
     assert "…" not in titles and "(9 characters)" in titles, titles
+
+
+def test_reasoning_is_drawn_in_paragraphs_with_bold_titles_and_no_blank_lines():
+    from streamlab.widgets._render import render_reasoning
+
+    out = render_reasoning("**Reading the question**\n\nIs <b> safe?\nyes\n\n\n", streaming=False)
+    assert "<b>Reading the question</b>" in out and "**" not in out
+    assert "Is &lt;b&gt; safe?\nyes" in out  # the model's text stays escaped
+    assert "\n\n" not in out  # a blank line drew a whole empty line: an empty band
+    assert "line-height: 1.4" in out  # not ipywidgets' 28 px row height

@@ -31,6 +31,12 @@ LEARNER_ERRORS: tuple[type[BaseException], ...] = (Exception, asyncio.CancelledE
 
 Hint = str | Callable[[BaseException], str | None]
 
+#: The marks that open a check's message. Text, not emoji: a browser without an
+#: emoji font (Debian's Chromium as installed) draws an emoji as an empty box.
+PASS_MARK = "[PASS]"
+FAIL_MARK = "[FAIL]"
+TODO_MARK = "[TO DO]"
+
 
 def _under(filename: str, folders: tuple[Path, ...]) -> bool:
     path = Path(filename)
@@ -86,7 +92,7 @@ class Report:
     >>> r.expect(1 + 1 == 2, "adds up")
     True
     >>> r.done()  # doctest: +NORMALIZE_WHITESPACE
-    ✅ Exercise 2.1: split lines: all 1 checks pass.
+    [PASS] Exercise 2.1: split lines: all 1 checks pass.
     True
     """
 
@@ -135,11 +141,11 @@ class Report:
 
     def done(self) -> bool:
         if self.ok:
-            print(f"✅ {self.title}: all {self.checked} checks pass.")
+            print(f"{PASS_MARK} {self.title}: all {self.checked} checks pass.")
         elif self.not_started:
-            print(f"⏳ {self.title}: {self.problems[-1]}")
+            print(f"{TODO_MARK} {self.title}: {self.problems[-1]}")
         else:
-            print(f"❌ {self.title}: {len(self.problems)} of {self.checked} checks fail.")
+            print(f"{FAIL_MARK} {self.title}: {len(self.problems)} of {self.checked} checks fail.")
             for p in self.problems:
                 print(f"   - {p}")
         return self.ok

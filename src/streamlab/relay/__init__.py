@@ -1,6 +1,6 @@
 """Serve your own stream: relay a provider's deltas to a browser as SSE.
 
-The pieces notebook 10 builds on, each small enough to read in one sitting:
+The pieces notebooks 10 and 11 build on, each small enough to read in one sitting:
 
 - :mod:`streamlab.relay.server`: :class:`Relay` (and :func:`create_relay_app`),
   the production relay: SSE for ``EventSource`` and ``fetch()`` clients,

@@ -1,4 +1,4 @@
-"""Stand-ins and measuring tools for the serving lesson (notebook 10).
+"""Stand-ins and measuring tools for the serving lessons (notebooks 10 and 11).
 
 - :func:`create_proxy_app`: a stand-in for nginx or a load balancer in front
   of the relay, that buffers responses (unless told ``X-Accel-Buffering: no``)

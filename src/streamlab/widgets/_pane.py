@@ -43,7 +43,7 @@ from streamlab.widgets._render import (
     render_tool_calls,
 )
 from streamlab.widgets._result import Mode, Status, StreamResult, ToolCallProgress
-from streamlab.widgets._styles import ERROR_BOX, MUTED, NOTE_BOX
+from streamlab.widgets._styles import ERROR_BOX, LINES, MUTED, NOTE_BOX
 
 #: What a stopped buffered pane says: nothing had arrived.
 BUFFERED_STOPPED_NOTE = (
@@ -432,14 +432,8 @@ class Pane:
         if self.status == "idle":
             parts.append(f"<span style='{MUTED}'>not started</span>")
         elif not text and not self.finished:
-            if self.mode == "buffered":
-                what = "the complete response"
-            elif self.reasoning_deltas or self._calls:
-                what = "the answer's first token"
-            else:
-                what = "the first token"
             parts.append(
-                f"<span class='streamlab-waiting' style='{MUTED}'>waiting for {what}"
+                f"<span class='streamlab-waiting' style='{MUTED}'>{html.escape(self._waiting_for())}"
                 f"&hellip; {self._elapsed(now):.1f} s</span>"
             )
         if text:
@@ -479,6 +473,21 @@ class Pane:
             f"<div class='streamlab-content' style='margin-bottom: auto'>{inner}</div></div>"
         )
 
+    def _waiting_for(self) -> str:
+        """What the empty text area is waiting for, in the words the lesson uses."""
+        if self.mode == "buffered":
+            return "waiting for the complete response"
+        if self._calls:
+            # A tool call is what the model is doing now: say so, not "waiting".
+            calls = [self._calls[i] for i in sorted(self._calls)]
+            names = ", ".join(dict.fromkeys(c.name for c in calls))
+            if all(c.done for c in calls):
+                return f"called {names}; the answer comes after the tool results"
+            return f"calling {names}"
+        if self.reasoning_deltas:
+            return "thinking; waiting for the answer's first token"
+        return "waiting for the first token"
+
     def _render_stats(self, now: float) -> str:
         elapsed = self._elapsed(now)
         ttft = "&hellip;" if self.ttft is None else f"{self.ttft:.2f} s"
@@ -501,4 +510,4 @@ class Pane:
         elif self.mode == "buffered":
             items.append("tokens: <b>-</b>")
         items.append(f"<span class='streamlab-status'>{self.status}</span>")
-        return f"<div style='font-size: 90%; {MUTED}'>{' &middot; '.join(items)}</div>"
+        return f"<div style='font-size: 90%; {LINES}; {MUTED}'>{' &middot; '.join(items)}</div>"

@@ -8,12 +8,13 @@ module needs the other's internals.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from streamlab.widgets._result import ToolCallProgress
-from streamlab.widgets._styles import MUTED, NOTE_BOX
+from streamlab.widgets._styles import LINES, MUTED, NOTE_BOX
 
 #: Characters of a call's arguments shown while they stream (the tail; all are kept).
 ARGUMENTS_SHOWN = 160
@@ -52,11 +53,29 @@ class ViewSettings:
 def render_reasoning(text: str, *, streaming: bool) -> str:
     """The reasoning area's content: muted, pre-wrapped, the newest line kept in view."""
     cursor = "<span style='opacity:.6'>&#9612;</span>" if streaming else ""
+    # Paragraphs as blocks with a small gap: a blank line drawn as a whole empty
+    # line looked like an empty band at the top of the scrolled area. A summary's
+    # "**Title**" line (OpenAI writes one per part) is shown bold, not as asterisks.
+    paragraphs = [p.strip() for p in _BLANK_LINES.split(text) if p.strip()] or [""]
+    blocks = [f"<div style='margin-top: .35em'>{_paragraph(p)}</div>" for p in paragraphs[:-1]] + [
+        f"<div style='margin-top: .35em'>{_paragraph(paragraphs[-1])}{cursor}</div>"
+    ]
+    # column-reverse keeps the newest line in view; margin-bottom: auto keeps a
+    # short text at the top.
     return (
-        f"<div class='streamlab-reasoning' style='{MUTED}; font-size: 90%; max-height: 7em;"
-        " overflow-y: auto; display: flex; flex-direction: column-reverse; white-space: pre-wrap'>"
-        f"<div>{html.escape(text)}{cursor}</div></div>"
+        f"<div class='streamlab-reasoning' style='{MUTED}; font-size: 90%; {LINES};"
+        " max-height: 7em; overflow-y: auto; display: flex; flex-direction: column-reverse;"
+        f" white-space: pre-wrap'><div style='margin-bottom: auto'>{''.join(blocks)}</div></div>"
     )
+
+
+_BLANK_LINES = re.compile(r"\n[ \t]*\n\s*")
+_TITLE = re.compile(r"\*\*([^*\n]+)\*\*")
+
+
+def _paragraph(text: str) -> str:
+    """One paragraph of reasoning as HTML: escaped, with **bold** titles drawn bold."""
+    return _TITLE.sub(r"<b>\1</b>", html.escape(text))
 
 
 def reasoning_title(chars: int, *, streaming: bool) -> str:
@@ -74,7 +93,9 @@ def render_tool_calls(calls: Sequence[ToolCallProgress]) -> str:
         state = "done" if call.done else "streaming"
         lines.append(
             f"<div class='streamlab-tool-call streamlab-tool-call-{state}' style='font-family:"
-            f" var(--jp-code-font-family, monospace); font-size: 90%'>&#9881; <b>{html.escape(call.name)}</b>"
+            f" var(--jp-code-font-family, monospace); font-size: 90%; {LINES};"
+            # JSON has long unbroken runs (a long string value): wrap them inside the pane.
+            f" overflow-wrap: anywhere'>&#9881; <b>{html.escape(call.name)}</b>"
             f"(<span class='streamlab-tool-args'>{html.escape(args)}</span>) "
             f"<span style='{MUTED}'>{mark}</span></div>"
         )
@@ -92,5 +113,5 @@ def render_outcome(
     )
     return (
         f"<div class='streamlab-outcome streamlab-outcome-{outcome}' style='{NOTE_BOX}'>"
-        f"&#9432; {html.escape(note)}</div>"
+        f"<b>Note:</b> {html.escape(note)}</div>"
     )

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 #: Secondary text (waiting clocks, stats, the status line).
 MUTED = "color: var(--jp-ui-font-color2, #666)"
+#: Line spacing for every part of a pane: ipywidgets' HTML widget sets its own
+#: line-height to the 28 px height of an input row, which double-spaces text.
+LINES = "line-height: 1.4"
 #: The box under a pane's text when the stream failed.
 ERROR_BOX = (
     "margin-top: .4em; padding: .3em .5em; border-left: 4px solid #d32f2f;"
