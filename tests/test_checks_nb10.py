@@ -198,7 +198,7 @@ async def _shield_version(frames, interval):
                 task = asyncio.ensure_future(anext(it))
             try:
                 frame = await asyncio.wait_for(asyncio.shield(task), interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 yield KEEPALIVE
                 continue
             except StopAsyncIteration:
@@ -227,7 +227,7 @@ async def _pump_version(frames, interval):
         while True:
             try:
                 frame, exc = await asyncio.wait_for(queue.get(), interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 yield KEEPALIVE
                 continue
             if exc is not None:
@@ -251,7 +251,7 @@ async def _wait_for_version(frames, interval):
     while True:
         try:
             frame = await asyncio.wait_for(it.__anext__(), interval)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             yield KEEPALIVE
             continue
         except StopAsyncIteration:

@@ -43,7 +43,9 @@ def test_each_api_gets_its_own_words():
     assert c["reasoning_effort"] == "low" and c["tools"][0]["function"]["name"] == "get_weather"
     assert c["stream_options"] == {"include_usage": True} and c["max_completion_tokens"] == 2000
     a = request("Hi", api="anthropic", **kw).kwargs(stream=False)
-    assert a["thinking"] == {"type": "adaptive", "display": "summarized"} and a["max_tokens"] == 2000
+    assert (
+        a["thinking"] == {"type": "adaptive", "display": "summarized"} and a["max_tokens"] == 2000
+    )
     assert a["output_config"] == {"effort": "low"}  # a name the model table does not know
     assert a["tools"][0]["input_schema"]["required"] == ["city"] and "stream" not in a
     headers = request("Hi", provider=server, model="m", ttft_ms=0, fault="error-after=3").headers
@@ -69,7 +71,12 @@ def test_thinking_takes_the_form_the_model_takes(model, thinking):
     assert a["max_tokens"] > 4096  # room to think in either form
     schema = {"format": {"type": "json_schema", "schema": {"type": "object"}}}
     b = request(
-        "Hi", provider=object(), model=model, api="anthropic", reasoning="medium", output_config=schema
+        "Hi",
+        provider=object(),
+        model=model,
+        api="anthropic",
+        reasoning="medium",
+        output_config=schema,
     ).kwargs()
     assert b["output_config"]["format"] == schema["format"]  # merged, not replaced
     assert ("effort" in b["output_config"]) == (thinking["type"] == "adaptive")

@@ -14,6 +14,8 @@ import { z } from "zod";
 const base = process.argv[2];
 const key = "sk-local";
 const MODEL = "gpt-4o-mini";
+// Reasoning needs a model that reasons: the local provider refuses it on gpt-4o-mini, as the real API does.
+const REASONER = "gpt-5-mini";
 const CLAUDE = "claude-sonnet-4-5";
 const weatherSchema = {
   type: "object",
@@ -36,7 +38,7 @@ const anthropic = new Anthropic({ apiKey: key, baseURL: base, maxRetries: 0 });
 }
 {
   const s = openai.responses.stream({
-    model: MODEL,
+    model: REASONER,
     input: "What is the weather in Paris?",
     tools: [{ type: "function", name: "get_weather", parameters: weatherSchema, strict: true }],
     reasoning: { effort: "low", summary: "auto" },

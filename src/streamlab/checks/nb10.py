@@ -530,7 +530,7 @@ async def _probe_close(with_keepalive: Callable[..., Any]) -> list[str] | None:
             break
     try:
         await asyncio.wait_for(gen.aclose(), 300.0)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         release.set()
         return None
     await _until(lambda: bool(log), 1.0)

@@ -76,7 +76,9 @@ def _bad(message: str) -> ProviderError:
 def _format(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
     config = field(body, "output_config", dict, default={})
     if config.get("effort") not in _EFFORTS:
-        raise _bad("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'")
+        raise _bad(
+            "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
+        )
     fmt = config.get("format") or field(body, "output_format", dict)
     if not fmt:
         return None, None
