@@ -410,6 +410,8 @@ class EventParser:
             outcome = "refusal"
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self._text) or None}
         calls = [c.finish() for c in self._calls.values()]
+        if calls and outcome == "stop":  # a tool forced by name ends "stop": the calls still run
+            outcome = "tool_calls"
         if calls:
             message["tool_calls"] = [
                 {

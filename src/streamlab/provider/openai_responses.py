@@ -41,6 +41,7 @@ from starlette.requests import Request
 
 from streamlab.provider import tools as T
 from streamlab.provider.common import (
+    SERVICE_TIERS,
     Answer,
     controls,
     field,
@@ -50,14 +51,17 @@ from streamlab.provider.common import (
     off_loop,
     positive_int,
     request_body,
+    resolved_tier,
     respond,
+    stream_options,
     text_of,
 )
 from streamlab.provider.config import RequestControls
 from streamlab.provider.endings import REFUSAL_TEXT, Ending, ending_from
 from streamlab.provider.faults import ProviderError, stream_error_frame
-from streamlab.provider.frames import DeltaFrames
+from streamlab.provider.frames import DeltaFrames, obfuscation
 from streamlab.provider.generation import count_tokens, tokenize
+from streamlab.provider.prompt_cache import cache_for
 from streamlab.provider.prompted import prompted_schema
 from streamlab.provider.reasoning import EFFORT_SLOTS, Reasoning, make_reasoning, spread
 from streamlab.provider.streaming import Frame
@@ -72,8 +76,11 @@ _ENCRYPTED = "reasoning.encrypted_content"
 class Encoder(Protocol):
     def event(self, payload: dict[str, Any]) -> bytes: ...
 
-    def deltas(self, payload: dict[str, Any]) -> Callable[[str, int], bytes]:
-        """A maker of delta events like ``payload`` (``delta`` and ``sequence_number`` vary)."""
+    def deltas(
+        self, payload: dict[str, Any], *, obfuscate: bool = False
+    ) -> Callable[[str, int], bytes]:
+        """A maker of delta events like ``payload`` (``delta`` and ``sequence_number`` vary;
+        ``obfuscate``: with the ``obfuscation`` padding of each delta)."""
         ...
 
 
@@ -83,9 +90,12 @@ class SSEEncoder:
     def event(self, payload: dict[str, Any]) -> bytes:
         return encode_event(json.dumps(payload, ensure_ascii=False), event=payload["type"])
 
-    def deltas(self, payload: dict[str, Any]) -> Callable[[str, int], bytes]:
+    def deltas(
+        self, payload: dict[str, Any], *, obfuscate: bool = False
+    ) -> Callable[[str, int], bytes]:
+        extra = {"obfuscation": DeltaFrames.OBF} if obfuscate else {}
         return DeltaFrames(
-            {**payload, "delta": DeltaFrames.TOKEN, "sequence_number": DeltaFrames.SEQ},
+            {**payload, "delta": DeltaFrames.TOKEN, **extra, "sequence_number": DeltaFrames.SEQ},
             event=payload["type"],
         )
 
@@ -96,7 +106,18 @@ class JSONEncoder:
     def event(self, payload: dict[str, Any]) -> bytes:
         return json.dumps(payload, ensure_ascii=False).encode()
 
-    def deltas(self, payload: dict[str, Any]) -> Callable[[str, int], bytes]:
+    def deltas(
+        self, payload: dict[str, Any], *, obfuscate: bool = False
+    ) -> Callable[[str, int], bytes]:
+        if obfuscate:
+            return lambda token, seq: self.event(
+                {
+                    **payload,
+                    "delta": token,
+                    "obfuscation": obfuscation(token),
+                    "sequence_number": seq,
+                }
+            )
         return lambda token, seq: self.event({**payload, "delta": token, "sequence_number": seq})
 
 
@@ -125,6 +146,8 @@ class ResponseRequest:
     reasoning: dict[str, Any] | None
     include_encrypted: bool
     echo: dict[str, Any]
+    obfuscate: bool = True
+    service_tier: str = "auto"
 
 
 def _history(body: dict[str, Any]) -> T.History:
@@ -289,6 +312,14 @@ def parse_request(body: dict[str, Any], model: str) -> ResponseRequest:
     parallel = field(body, "parallel_tool_calls", bool, default=True)
     include = field(body, "include", list, default=[])
     reasoning = _reasoning(body)
+    options = stream_options(body, True)  # also sent over WebSocket, where stream is implied
+    tier = field(body, "service_tier", str) or "auto"
+    if tier not in SERVICE_TIERS:
+        raise ProviderError(
+            400,
+            f"Invalid 'service_tier': {tier!r}; expected one of {', '.join(SERVICE_TIERS)}.",
+            param="service_tier",
+        )
     echo = {
         "tools": [
             {
@@ -322,6 +353,8 @@ def parse_request(body: dict[str, Any], model: str) -> ResponseRequest:
         reasoning=reasoning,
         include_encrypted=_ENCRYPTED in include,
         echo=echo,
+        obfuscate=options.get("include_obfuscation", True),
+        service_tier=tier,
     )
 
 
@@ -344,6 +377,7 @@ class ResponseTurn:
     calls: list[T.ToolCall]
     ending: Ending | None
     ids: dict[str, str]
+    cached_tokens: int = 0  # the prompt prefix an earlier request left in the cache
 
     @property
     def n_units(self) -> int:
@@ -368,13 +402,20 @@ class ResponseTurn:
         item_status = "completed" if self.status == "completed" else "incomplete"
         if self.refusal is not None:
             part = {"type": "refusal", "refusal": "".join(self.refusal)}
-            out.append(_message(self.ids["msg"], item_status, [part]))
+            out.append(_message(self.ids["msg"], item_status, [part], self.phase))
         elif self.answer is not None:
-            out.append(_message(self.ids["msg"], item_status, [_part(self.answer.text)]))
+            out.append(
+                _message(self.ids["msg"], item_status, [_part(self.answer.text)], self.phase)
+            )
         for call in self.calls:
             fc_id = "fc_" + call.call_id.removeprefix("call_")
             out.append(_call_item(fc_id, call, "completed", call.arguments))
         return out
+
+    @property
+    def phase(self) -> str | None:
+        """Message items of gpt-5.x models say which phase of the turn they are."""
+        return "final_answer" if _has_phase(self.req.model) else None
 
     def _reasoning_item(self, *, done: bool) -> dict[str, Any]:
         assert self.reasoning
@@ -388,17 +429,26 @@ class ResponseTurn:
             if done
             else [],
         }
-        if self.req.include_encrypted:
-            item["encrypted_content"] = self.reasoning.blob if done else None
+        if self.req.include_encrypted:  # already on output_item.added, as the real API sends it
+            item["encrypted_content"] = self.reasoning.blob
         return item
+
+    @property
+    def prompt_text(self) -> str:
+        """The text the prompt cache hashes (the text the input tokens count)."""
+        return self.req.history.context + self.req.history.prompt
+
+    @property
+    def input_tokens(self) -> int:
+        return self.answer.input_tokens if self.answer else _input_tokens(self.req.history)
 
     def usage(self) -> dict[str, Any]:
         reasoning = self.reasoning.tokens if self.reasoning else 0
         out = self.n_units
-        inp = self.answer.input_tokens if self.answer else _input_tokens(self.req.history)
+        inp = self.input_tokens
         return {
             "input_tokens": inp,
-            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "input_tokens_details": {"cached_tokens": min(self.cached_tokens, inp)},
             "output_tokens": out,
             "output_tokens_details": {"reasoning_tokens": reasoning},
             "total_tokens": inp + out,
@@ -409,6 +459,7 @@ class ResponseTurn:
         status = self.status
         final = {
             **self.base,
+            "service_tier": resolved_tier(self.req.service_tier),
             "status": status,
             "completed_at": now() if status == "completed" else None,
             "output": self._items(),
@@ -432,6 +483,7 @@ class ResponseTurn:
         """What an ``error-after=k`` fault sends: an ``error`` event, then ``response.failed``."""
         failed = {
             **self.base,
+            "service_tier": resolved_tier(self.req.service_tier),
             "status": "failed",
             "error": {
                 "code": "server_error",
@@ -479,7 +531,8 @@ class ResponseTurn:
                         "type": "response.function_call_arguments.delta",
                         "item_id": item["id"],
                         "output_index": index,
-                    }
+                    },
+                    obfuscate=self.req.obfuscate,
                 )
                 for piece in tokenize(item["arguments"]):
                     yield make(piece, next(seq)), unit
@@ -522,7 +575,10 @@ class ResponseTurn:
                     "part": {"type": "summary_text", "text": ""},
                 }
             )
-            make = enc.deltas({"type": "response.reasoning_summary_text.delta", **at})
+            make = enc.deltas(
+                {"type": "response.reasoning_summary_text.delta", **at},
+                obfuscate=self.req.obfuscate,
+            )
             for token in part:
                 yield make(token, next(seq)), next(slots)
             yield ev({"type": "response.reasoning_summary_text.done", **at, "text": text})
@@ -547,7 +603,7 @@ class ResponseTurn:
             {
                 "type": "response.output_item.added",
                 "output_index": index,
-                "item": _message(item["id"], "in_progress", []),
+                "item": _message(item["id"], "in_progress", [], self.phase),
             }
         )
         where = {"item_id": item["id"], "output_index": index, "content_index": 0}
@@ -555,11 +611,16 @@ class ResponseTurn:
         yield ev({"type": "response.content_part.added", **where, "part": empty})
         if refusing:
             tokens = self.refusal or []
-            make = enc.deltas({"type": "response.refusal.delta", **where})
+            make = enc.deltas(
+                {"type": "response.refusal.delta", **where}, obfuscate=self.req.obfuscate
+            )
         else:
             assert self.answer
             tokens = self.answer.tokens
-            make = enc.deltas({"type": "response.output_text.delta", **where, "logprobs": []})
+            make = enc.deltas(
+                {"type": "response.output_text.delta", **where, "logprobs": []},
+                obfuscate=self.req.obfuscate,
+            )
         for i, token in enumerate(tokens):
             yield make(token, next(seq)), unit + i
         if self.status == "failed":
@@ -571,6 +632,11 @@ class ResponseTurn:
             yield ev({"type": "response.output_text.done", **where, "text": text, "logprobs": []})
         yield ev({"type": "response.content_part.done", **where, "part": item["content"][0]})
         yield ev({"type": "response.output_item.done", "output_index": index, "item": item})
+
+
+def _has_phase(model: str) -> bool:
+    """gpt-5.1 and later (gpt-5.5 ...) send ``phase``; gpt-5, gpt-4.1 and o-series do not."""
+    return model.startswith("gpt-5.")
 
 
 def _input_tokens(h: T.History) -> int:
@@ -652,6 +718,7 @@ async def create_response(request: Request) -> Any:
 
     c, turn = await off_loop(request, body, plan)
     req = turn.req
+    turn.cached_tokens = cache_for(request.app).openai(turn.prompt_text, turn.input_tokens)
     return respond(
         c,
         turn.answer or Answer([], "stop", None, 0),
@@ -673,20 +740,27 @@ def _base(req: ResponseRequest, resp_id: str) -> dict[str, Any]:
         "background": False,
         "completed_at": None,
         "error": None,
+        "frequency_penalty": float(body.get("frequency_penalty") or 0.0),
         "incomplete_details": None,
         "instructions": body.get("instructions"),
         "max_output_tokens": req.max_out,
         "max_tool_calls": body.get("max_tool_calls"),
         "model": req.model,
+        "moderation": None,
         "output": [],
+        "presence_penalty": float(body.get("presence_penalty") or 0.0),
         "previous_response_id": body.get("previous_response_id"),
-        "service_tier": "default",
+        "prompt_cache_key": body.get("prompt_cache_key"),
+        "prompt_cache_retention": body.get("prompt_cache_retention") or "24h",
+        "safety_identifier": body.get("safety_identifier"),
+        "service_tier": req.service_tier,  # as requested; resolved at completion
         "store": bool(body.get("store", True)),
         "temperature": body.get("temperature", 1.0),
+        "top_logprobs": body.get("top_logprobs") or 0,
         "top_p": body.get("top_p", 1.0),
-        "truncation": "disabled",
+        "truncation": body.get("truncation") or "disabled",
         "usage": None,
-        "user": None,
+        "user": body.get("user"),
         "metadata": body.get("metadata") or {},
         **req.echo,
     }
@@ -696,14 +770,14 @@ def _part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
 
 
-def _message(msg_id: str, status: str, content: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": msg_id,
-        "type": "message",
-        "status": status,
-        "content": content,
-        "role": "assistant",
-    }
+def _message(
+    msg_id: str, status: str, content: list[dict[str, Any]], phase: str | None = None
+) -> dict[str, Any]:
+    item = {"id": msg_id, "type": "message", "status": status, "content": content}
+    if phase is not None:
+        item["phase"] = phase
+    item["role"] = "assistant"
+    return item
 
 
 def _call_item(fc_id: str, call: T.ToolCall, status: str, arguments: str) -> dict[str, Any]:

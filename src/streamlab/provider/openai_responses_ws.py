@@ -63,6 +63,7 @@ from streamlab.provider.config import RequestControls
 from streamlab.provider.endings import ending_from
 from streamlab.provider.faults import ProviderError, request_id
 from streamlab.provider.openai_responses import ResponseTurn, plan_response
+from streamlab.provider.prompt_cache import cache_for
 from streamlab.provider.streaming import Frame, FrameStream, Stats
 from streamlab.sse import SSEDecoder
 
@@ -321,6 +322,7 @@ class _Session:
         ws = self.ws
         c = controls(ws)  # type: ignore[arg-type]  # a WebSocket has the headers and app too
         turn = plan_response(body, c, model=model, ending=ending_from(ws.headers, "responses"))
+        turn.cached_tokens = cache_for(ws.app).openai(turn.prompt_text, turn.input_tokens)
         return _Run(turn, c, body, model, stream_id)
 
     def enqueue(self, run: _Run) -> None:
