@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -150,7 +151,7 @@ class ResponseRequest:
     service_tier: str = "auto"
 
 
-def _history(body: dict[str, Any]) -> T.History:
+def _history(body: dict[str, Any], prev_calls: frozenset[str] | None = None) -> T.History:
     value = field(body, "input", (str, list), required=True)
     instructions = field(body, "instructions", (str, list))
     context = text_of(instructions, "instructions") if instructions is not None else ""
@@ -165,7 +166,9 @@ def _history(body: dict[str, Any]) -> T.History:
         )
     h = T.History(context=context)
     names: dict[str, str] = {}
-    trust_ids = body.get("previous_response_id") is not None
+    # After previous_response_id a call may be in that response: known to this server, it
+    # must be there; an id this server never made (another server's) is trusted.
+    trust_ids = body.get("previous_response_id") is not None and prev_calls is None
     for i, item in enumerate(value):
         where = f"input[{i}]"
         if not isinstance(item, dict):
@@ -195,7 +198,14 @@ def _history(body: dict[str, Any]) -> T.History:
             h.called.append(name)
         elif kind == "function_call_output":
             cid = item.get("call_id")
-            if (not isinstance(cid, str) or cid not in names) and not trust_ids:
+            known = isinstance(cid, str) and (cid in names or cid in (prev_calls or ()))
+            if not known and prev_calls is not None:
+                raise ProviderError(
+                    400,
+                    f"No tool call found for function call output with call_id {cid}.",
+                    param="input",
+                )
+            if not known and not trust_ids:
                 raise T.unknown_call(
                     f"{where}.call_id",
                     cid,
@@ -298,9 +308,14 @@ def _reasoning(body: dict[str, Any]) -> dict[str, Any] | None:
     return {"effort": effort or "medium", "summary": summary}
 
 
-def parse_request(body: dict[str, Any], model: str) -> ResponseRequest:
-    """Check a Responses body; a provider-shaped 400 names the first bad field."""
-    history = _history(body)
+def parse_request(
+    body: dict[str, Any], model: str, prev_calls: frozenset[str] | None = None
+) -> ResponseRequest:
+    """Check a Responses body; a provider-shaped 400 names the first bad field.
+
+    ``prev_calls``: the call ids of the ``previous_response_id`` response, when known.
+    """
+    history = _history(body, prev_calls)
     max_out = positive_int(body, "max_output_tokens")
     stream = field(body, "stream", bool, default=False)
     json_mode, schema, fmt = _text_format(body)
@@ -649,13 +664,14 @@ def plan_response(
     *,
     model: str | None = None,
     ending: Ending | None = None,
+    prev_calls: frozenset[str] | None = None,
 ) -> ResponseTurn:
     """Body in, turn out: what the model says to this Responses request under ``c``.
 
     The same function serves HTTP (SSE) and a WebSocket ``response.create``;
     ``ending`` forces one of the endings in ``streamlab.provider.endings``.
     """
-    req = parse_request(body, model or field(body, "model", str, required=True))
+    req = parse_request(body, model or field(body, "model", str, required=True), prev_calls)
     return plan_turn(req, c, ending)
 
 
@@ -711,14 +727,23 @@ def plan_turn(req: ResponseRequest, c: RequestControls, ending: Ending | None) -
 async def create_response(request: Request) -> Any:
     body, model = await request_body(request)
 
+    prev = body.get("previous_response_id")
+    prev_calls = _stored_calls(request.app).get(prev) if isinstance(prev, str) else None
+
     def plan() -> tuple[RequestControls, ResponseTurn]:
-        req = parse_request(body, model)  # a bad body is a 400 before the controls are read
+        # a bad body is a 400 before the controls are read
+        req = parse_request(body, model, prev_calls)
         c = controls(request)
         return c, plan_turn(req, c, ending_from(request.headers, "responses"))
 
     c, turn = await off_loop(request, body, plan)
     req = turn.req
     turn.cached_tokens = cache_for(request.app).openai(turn.prompt_text, turn.input_tokens)
+    if req.body.get("store", True) is not False:
+        stored = _stored_calls(request.app)
+        stored[turn.ids["resp"]] = frozenset(c.call_id for c in turn.calls)
+        while len(stored) > STORED_RESPONSES:
+            stored.popitem(last=False)
     return respond(
         c,
         turn.answer or Answer([], "stop", None, 0),
@@ -728,6 +753,17 @@ async def create_response(request: Request) -> Any:
         on_error=turn.error_frames,
         n_tokens=turn.n_units,
     )
+
+
+STORED_RESPONSES = 1024  # responses whose call ids a server keeps for previous_response_id
+
+
+def _stored_calls(app: Any) -> OrderedDict[str, frozenset[str]]:
+    """Call ids of this server's recent stored responses (bounded), by response id."""
+    stored = getattr(app.state, "stored_calls", None)
+    if stored is None:
+        stored = app.state.stored_calls = OrderedDict()
+    return stored
 
 
 def _base(req: ResponseRequest, resp_id: str) -> dict[str, Any]:
