@@ -23,7 +23,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from streamlab.provider.common import field, new_id, now, request_body, text_of
+from streamlab.provider.common import field, new_id, now, request_body, resolved_tier, text_of
 from streamlab.provider.faults import ProviderError
 from streamlab.provider.generation import count_tokens
 from streamlab.provider.reasoning import blob
@@ -68,6 +68,8 @@ def compact(body: dict[str, Any], model: str) -> dict[str, Any]:
             *kept,
             {"id": new_id("cmp"), "type": "compaction", "encrypted_content": summary},
         ],
+        "safety_identifier": body.get("safety_identifier"),
+        "service_tier": resolved_tier(field(body, "service_tier", str) or "auto"),
         "usage": {
             "input_tokens": inp,
             "input_tokens_details": {"cached_tokens": 0},
