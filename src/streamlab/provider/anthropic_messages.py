@@ -14,6 +14,10 @@ without one)::
                 partial_json "") ..., content_block_stop
     message_delta (stop_reason, stop_details, usage), message_stop
 
+``message_start`` carries the input usage (with ``cache_creation`` and
+``inference_geo``); ``message_delta.usage`` repeats the input counts and
+gives the final ``output_tokens``: usage accumulates, as the real API's.
+
 ``stop_reason`` is "end_turn", "max_tokens", "stop_sequence", "tool_use", or
 an ending forced with ``x-streamlab-ending`` ("refusal" with
 ``stop_details``, "pause_turn", "model_context_window_exceeded"). JSON

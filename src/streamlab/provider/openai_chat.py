@@ -10,7 +10,9 @@ with ``data: [DONE]``.
 Tool calls: ``delta.tool_calls[i]`` keyed by ``index``; a call's first
 fragment carries ``id``, ``type`` and ``function.name`` (arguments ""), the
 next ones only ``function.arguments``; ``content`` is null and
-``finish_reason`` is "tool_calls". A refusal streams ``delta.refusal``;
+``finish_reason`` is "tool_calls" ("stop" when ``tool_choice`` names the
+function). Every chunk carries ``obfuscation`` unless
+``stream_options.include_obfuscation`` is false. A refusal streams ``delta.refusal``;
 the ``content-filter`` ending cuts the text with ``finish_reason``
 "content_filter".
 """

@@ -7,7 +7,8 @@ Streamed events, in the real order, each with ``sequence_number`` from 0::
                        per summary part: response.reasoning_summary_part.added,
                        response.reasoning_summary_text.delta ..., ...text.done,
                        response.reasoning_summary_part.done;
-                       response.output_item.done (encrypted_content if included)
+                       response.output_item.done (encrypted_content, when included,
+                       already on added)
     [message item]     response.output_item.added, response.content_part.added,
                        response.output_text.delta (one per token) ... (or
                        response.refusal.delta ...), response.output_text.done
@@ -20,6 +21,9 @@ Streamed events, in the real order, each with ``sequence_number`` from 0::
 
 Each event is sent with an ``event:`` line naming its type, as the real API
 does (the SDK dispatches on the JSON ``type`` field). There is no ``[DONE]``.
+Delta events carry ``obfuscation`` unless ``stream_options.include_obfuscation``
+is false; ``service_tier`` is the requested tier until the terminal event,
+which says the resolved one.
 
 ``plan_response(body, controls)`` turns a request body into a
 ``ResponseTurn`` whose ``frames(encoder)`` are the events: the HTTP endpoint
