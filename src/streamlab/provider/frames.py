@@ -12,8 +12,8 @@ streams the encoder was a fifth of the server's CPU.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
-import zlib
 from typing import Any
 
 from streamlab.sse import encode_event
@@ -22,7 +22,7 @@ _TOKEN = "\ue000streamlab-token\ue000"
 _SEQ = 918273645546372819
 _OBF = "\ue000streamlab-obfuscation\ue000"
 # What real obfuscation looks like: URL-safe letters and digits.
-_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" * 2
+_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 OBFUSCATION_BLOCK = 16
 
 
@@ -42,8 +42,8 @@ def obfuscation(text: str) -> str:
     characters are a fixed function of the text (deterministic, cached).
     """
     n = OBFUSCATION_BLOCK - len(text) % OBFUSCATION_BLOCK
-    start = zlib.crc32(text.encode()) % 62
-    return _ALPHABET[start : start + n]
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return "".join(_ALPHABET[b % 62] for b in digest[:n])
 
 
 @functools.lru_cache(maxsize=8192)
