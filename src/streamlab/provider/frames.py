@@ -24,6 +24,7 @@ _OBF = "\ue000streamlab-obfuscation\ue000"
 # What real obfuscation looks like: URL-safe letters and digits.
 _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 OBFUSCATION_BLOCK = 16
+_MAX_PIECES = 4096  # per stream: tokens repeat, so a few hundred pieces is typical
 
 
 @functools.lru_cache(maxsize=8192)
@@ -72,7 +73,10 @@ class DeltaFrames:
         self._head = head
         self._obf_head, sep, obf_rest = rest.partition(json_string(_OBF))
         self._has_obf = bool(sep)
+        self._pieces: dict[str, bytes] = {}
         if self._has_obf:  # token, then obfuscation, then (maybe) the sequence number
+            if str(_SEQ).encode() in self._obf_head:
+                raise ValueError("DeltaFrames.OBF must come before DeltaFrames.SEQ")
             rest = obf_rest
         self._mid, sep, self._tail = rest.partition(str(_SEQ).encode())
         self._has_seq = bool(sep)
@@ -80,10 +84,16 @@ class DeltaFrames:
             self._mid, self._tail = rest, b""
 
     def __call__(self, token: str, seq: int = 0) -> bytes:
-        if self._has_obf:
-            parts = [self._head, json_string(token), self._obf_head, _obfuscation_json(token)]
-            parts += (self._mid, str(seq).encode(), self._tail) if self._has_seq else (self._mid,)
-            return b"".join(parts)
+        if self._has_obf:  # token + obfuscation spliced as one cached piece: no extra cost
+            piece = self._pieces.get(token)
+            if piece is None:
+                if len(self._pieces) >= _MAX_PIECES:
+                    self._pieces.clear()
+                piece = json_string(token) + self._obf_head + _obfuscation_json(token)
+                self._pieces[token] = piece
+            if self._has_seq:
+                return b"".join((self._head, piece, self._mid, str(seq).encode(), self._tail))
+            return b"".join((self._head, piece, self._mid))
         if self._has_seq:
             return b"".join(
                 (self._head, json_string(token), self._mid, str(seq).encode(), self._tail)
