@@ -392,6 +392,10 @@ of a module of this package:
   2^63 - 1 either side of 0 (400 naming the value).
 - Lesson feeds (``lessons``): ``MAX_FEED_EVENTS`` 10,000 (``count``,
   ``drop_after``, ``drop_every``) and ``MAX_RETRY_MS`` 3,600,000.
+- Prompt cache (``prompt_cache``): ``MAX_PREFIXES`` 16,384 prefix hashes
+  per server, the least recently used forgotten first; ``openai_responses``
+  keeps the call ids of the last 1,024 stored responses (``STORED_RESPONSES``)
+  to check ``function_call_output`` after ``previous_response_id``.
 - WebSockets (``server``): ``MAX_WS_MESSAGE_BYTES`` 1 MiB per message (a
   bigger one closes the socket with 1009). The Responses mode allows 16
   lanes per connection, 32 responses waiting on a lane and 16 queued
