@@ -279,3 +279,17 @@ def test_delta_frames_are_the_encoders_bytes(token):
     assert chat(token) == encode_event(
         json.dumps({"choices": [{"delta": {"content": token}}], "usage": None}, ensure_ascii=False)
     )
+    # With the obfuscation padding spliced in too (twice: the second call is cached).
+    from streamlab.provider.frames import obfuscation
+
+    padded = DeltaFrames(
+        {"type": payload["type"], "delta": DeltaFrames.TOKEN, "obfuscation": DeltaFrames.OBF}
+        | {"sequence_number": DeltaFrames.SEQ},
+        event=payload["type"],
+    )
+    expected = {"type": payload["type"], "delta": token, "obfuscation": obfuscation(token)}
+    expected["sequence_number"] = 7
+    for _ in range(2):
+        assert padded(token, 7) == encode_event(
+            json.dumps(expected, ensure_ascii=False), event=payload["type"]
+        )

@@ -59,7 +59,8 @@ def test_responses_reasoning_events_in_order_and_typed(local_server):
     added, done = (
         e for e in events if e.type.startswith("response.output_item") and e.output_index == 0
     )
-    assert added.item.encrypted_content is None and added.item.summary == []
+    # With include=["reasoning.encrypted_content"] the real API sends it already on added.
+    assert added.item.encrypted_content and added.item.summary == []
     assert isinstance(done.item, ResponseReasoningItem) and done.item.encrypted_content
     for i, part in enumerate(done.item.summary):
         joined = "".join(

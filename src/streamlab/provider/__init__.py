@@ -45,11 +45,28 @@ Endpoints
     ``sequence_number`` from 0 and an ``event:`` line. When
     ``max_output_tokens`` cuts the answer the last event is
     ``response.incomplete`` (status "incomplete", incomplete_details.reason
-    "max_output_tokens"), as with the real API. The Response object echoes
-    the request's ``tools``, ``tool_choice``, ``parallel_tool_calls``,
-    ``reasoning`` and ``text``. ``openai_responses.plan_response(body,
-    controls)`` makes the events of a response (body in, frames out) for
-    any transport (``JSON_ENCODER`` for bare JSON messages).
+    "max_output_tokens"), as with the real API. The Response object has
+    every field the real API sends (2026): it echoes the request's
+    ``tools``, ``tool_choice``, ``parallel_tool_calls``, ``reasoning``,
+    ``text``, ``temperature``, ``top_p``, ``top_logprobs`` (0),
+    ``frequency_penalty`` / ``presence_penalty`` (0.0), ``prompt_cache_key``,
+    ``prompt_cache_retention`` ("24h"), ``safety_identifier``, ``user``,
+    ``truncation``, ``store`` and ``metadata``, with ``moderation: null``;
+    ``service_tier`` is the requested tier ("auto" when none) in
+    ``response.created`` / ``in_progress`` and the resolved one ("default"
+    for auto) at the end. Message items of gpt-5.x models carry ``phase:
+    "final_answer"``. Every delta event (``output_text``, ``refusal``,
+    ``function_call_arguments``, ``reasoning_summary_text``) carries
+    ``obfuscation``, random-looking padding of the token (real since August
+    2025); ``stream_options={"include_obfuscation": False}`` turns it off.
+    ``usage.input_tokens_details.cached_tokens`` counts (see Prompt caching).
+    ``openai_responses.plan_response(body, controls)`` makes the events of
+    a response (body in, frames out) for any transport (``JSON_ENCODER``
+    for bare JSON messages).
+``POST /v1/responses/compact``  ``client.responses.compact(model=..., input=[...])``:
+    a ``response.compaction`` object whose ``output`` is every user message
+    then one ``compaction`` item (opaque ``encrypted_content``), to pass as
+    the next request's input. ``model`` is required.
 ``WS /v1/responses``            the Responses API's WebSocket mode, what the openai
     SDK's ``client.responses.connect()`` (sync and async) opens. Client events:
     ``response.create`` (the POST fields; ``stream_id`` names a lane: one
@@ -69,7 +86,10 @@ Endpoints
     ``function_call`` gets ``response.steer.pending`` after
     ``response.completed`` and the input waits for the next create naming
     it. ``previous_response_id`` must name a response made on the same
-    connection. Bad frames (binary, invalid JSON, NaN/Infinity, unknown
+    connection; a ``function_call_output`` whose ``call_id`` that response
+    never made is an error, and the response is then forgotten (a retry
+    naming it gets ``previous_response_not_found``), as with the real API.
+    Bad frames (binary, invalid JSON, NaN/Infinity, unknown
     ``type``, negative or out-of-range numbers, what POST would refuse) get
     an ``error`` event ``{"type": "error", "status": 400, "error": {...}}``
     and the socket stays open. Handshake headers (``connect(extra_headers=
@@ -79,13 +99,22 @@ Endpoints
 ``POST /v1/chat/completions``   Chat Completions: ``chat.completion.chunk`` per
     token (first carries the role), finish_reason "stop" or "length",
     ``stream_options={"include_usage": True}`` adds a last chunk with
-    ``choices: []`` and the usage, then ``data: [DONE]``. Honours
-    ``max_completion_tokens``/``max_tokens``, ``stop``, ``seed``.
+    ``choices: []`` and the usage, then ``data: [DONE]``. Every chunk
+    carries ``obfuscation`` (``include_obfuscation: False`` turns it off);
+    a ``stream_options`` flag that is not a boolean is a 400. Honours
+    ``max_completion_tokens``/``max_tokens`` (an error names the one
+    sent), ``stop``, ``seed``.
 ``POST /v1/messages``           Anthropic Messages: message_start,
     content_block_start, ping, content_block_delta (text_delta) ...,
     content_block_stop, message_delta (stop_reason end_turn / max_tokens /
     stop_sequence, usage), message_stop. Honours ``max_tokens``,
-    ``stop_sequences``.
+    ``stop_sequences``. ``message_start`` usage: ``input_tokens``,
+    ``cache_creation_input_tokens``, ``cache_read_input_tokens``,
+    ``cache_creation`` {``ephemeral_5m_input_tokens``,
+    ``ephemeral_1h_input_tokens``}, ``output_tokens`` (1), ``service_tier``
+    "standard", ``inference_geo`` "not_available". ``message_delta`` usage is
+    cumulative: the three input counts again, and the final
+    ``output_tokens`` (a client should take the last value of each).
 ``GET /v1/models``, ``GET /v1/models/{id}``  a model list both SDKs parse.
 ``GET /streamlab/stats``        counters (JSON): requests, active_generations,
     started, completed, cancelled, dropped, and token lateness p50/p99/max in
@@ -154,11 +183,15 @@ prompt names, else a real one), ``location`` ("Lisbon, Portugal"),
   ``response.function_call_arguments.delta`` ...,
   ``response.function_call_arguments.done``, ``response.output_item.done``.
 - Chat: ``delta.tool_calls[i]`` by ``index``; ``id``, ``type`` and
-  ``function.name`` only in a call's first fragment (arguments ""),
-  ``content: null``, ``finish_reason: "tool_calls"``.
+  ``function.name`` only in a call's first fragment (arguments ""; the
+  first call's rides on the role chunk), ``content: null``,
+  ``finish_reason: "tool_calls"``, but "stop" when ``tool_choice`` names
+  the function, as the real API does (``stream_events`` still reports
+  the calls, outcome "tool_calls").
 - Anthropic: a short text block ("I'll use the get_weather tool to help.",
   left out when ``tool_choice`` forces the call), then per call a
-  ``tool_use`` block (``id`` "toolu_...", ``input: {}``) with
+  ``tool_use`` block (``id`` "toolu_...", ``input: {}``, ``caller: {"type":
+  "direct"}``) with
   ``input_json_delta`` fragments, the first ``partial_json: ""``;
   ``stop_reason: "tool_use"``.
 
@@ -185,8 +218,9 @@ first token grows with the effort; the slots are counted as reasoning tokens.
   ``response.reasoning_summary_text.delta`` ..., ``...text.done``,
   ``response.reasoning_summary_part.done``. With
   ``include=["reasoning.encrypted_content"]`` the item has
-  ``encrypted_content``: null on ``output_item.added``, the full opaque string
-  on ``output_item.done``. ``usage.output_tokens_details.reasoning_tokens``.
+  ``encrypted_content``, the opaque string, already on
+  ``output_item.added`` (as the real API sends it) and on
+  ``output_item.done``. ``usage.output_tokens_details.reasoning_tokens``.
   Reasoning items passed back in ``input`` are accepted. Chat
   ``reasoning_effort`` takes the same slots silently
   (``completion_tokens_details.reasoning_tokens``).
@@ -199,6 +233,40 @@ first token grows with the effort; the slots are counted as reasoning tokens.
   passes the thinking block back is accepted (one without its
   ``signature`` is a 400); thinking with a forced ``tool_choice`` is a 400,
   as with the real API.
+
+Prompt caching
+==============
+
+As with the real APIs, a prompt that starts like an earlier one on the same
+server is cheaper, and the usage says so (``streamlab.provider.prompt_cache``:
+deterministic, a bounded set of prefix hashes):
+
+- OpenAI, automatic: a prompt whose first 1,024 tokens or more repeat an
+  earlier request's reports ``cached_tokens`` (Responses
+  ``usage.input_tokens_details``, Chat ``usage.prompt_tokens_details``), in
+  steps of 128 tokens; ``input_tokens`` still counts them.
+- Anthropic, explicit: the prompt up to a block marked ``cache_control``
+  (tools, system, messages, in that order; ``{"type": "ephemeral", "ttl":
+  "1h"}`` or 5 minutes) is written on first use
+  (``cache_creation_input_tokens``) and read by a later request with the
+  same prefix (``cache_read_input_tokens``); ``input_tokens`` is only what
+  follows the last breakpoint. Below the model's minimum (1,024 tokens;
+  4,096 for Haiku 4.5 / Opus 4.5) nothing is cached.
+
+Open Responses departures
+=========================
+
+The provider passes the Open Responses compliance checks
+(``tests/test_open_responses.py``) except where that specification
+deliberately departs from OpenAI's API; there it follows OpenAI:
+
+- Responses streams end with the terminal event: no ``data: [DONE]`` (the
+  specification requires one; OpenAI sends none).
+- A mid-stream ``error`` event is flat (``code``, ``message``, ``param``),
+  as OpenAI sends it and the SDK's ``ResponseErrorEvent`` types it; the
+  specification nests them in an ``error`` object.
+- ``presence_penalty`` / ``frequency_penalty``, required by the
+  specification, are sent because OpenAI sends them too (2026).
 
 Length: the answer is 4-6 sentences (~70-110 tokens); a prompt that says
 "short"/"brief" gets 2, "one sentence" gets 1, "detailed"/"long"/"story" gets 9.
@@ -325,6 +393,10 @@ of a module of this package:
   2^63 - 1 either side of 0 (400 naming the value).
 - Lesson feeds (``lessons``): ``MAX_FEED_EVENTS`` 10,000 (``count``,
   ``drop_after``, ``drop_every``) and ``MAX_RETRY_MS`` 3,600,000.
+- Prompt cache (``prompt_cache``): ``MAX_PREFIXES`` 16,384 prefix hashes
+  per server, the least recently used forgotten first; ``openai_responses``
+  keeps the call ids of the last 1,024 stored responses (``STORED_RESPONSES``)
+  to check ``function_call_output`` after ``previous_response_id``.
 - WebSockets (``server``): ``MAX_WS_MESSAGE_BYTES`` 1 MiB per message (a
   bigger one closes the socket with 1009). The Responses mode allows 16
   lanes per connection, 32 responses waiting on a lane and 16 queued

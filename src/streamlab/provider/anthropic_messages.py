@@ -14,6 +14,10 @@ without one)::
                 partial_json "") ..., content_block_stop
     message_delta (stop_reason, stop_details, usage), message_stop
 
+``message_start`` carries the input usage (with ``cache_creation`` and
+``inference_geo``); ``message_delta.usage`` repeats the input counts and
+gives the final ``output_tokens``: usage accumulates, as the real API's.
+
 ``stop_reason`` is "end_turn", "max_tokens", "stop_sequence", "tool_use", or
 an ending forced with ``x-streamlab-ending`` ("refusal" with
 ``stop_details``, "pause_turn", "model_context_window_exceeded"). JSON
@@ -46,6 +50,7 @@ from streamlab.provider.endings import Ending, ending_from
 from streamlab.provider.faults import ProviderError, stream_error_frame
 from streamlab.provider.frames import DeltaFrames
 from streamlab.provider.generation import count_tokens
+from streamlab.provider.prompt_cache import cache_for
 from streamlab.provider.prompted import prompted_schema
 from streamlab.provider.reasoning import THINKING_SLOTS, Reasoning, make_reasoning, spread
 from streamlab.provider.streaming import Frame
@@ -220,8 +225,16 @@ class MessageTurn:
             out.append({"type": "thinking", "thinking": text, "signature": self.thinking.blob})
         if self.answer is not None:
             out.append({"type": "text", "text": self.answer.text})
-        for c in self.calls:
-            out.append({"type": "tool_use", "id": c.call_id, "name": c.name, "input": c.input})
+        for c in self.calls:  # caller: who made the call (2026; "direct": the model itself)
+            out.append(
+                {
+                    "type": "tool_use",
+                    "id": c.call_id,
+                    "name": c.name,
+                    "input": c.input,
+                    "caller": {"type": "direct"},
+                }
+            )
         return out
 
 
@@ -298,11 +311,18 @@ async def create_message(request: Request) -> Any:
 
     c, turn = await off_loop(request, body, plan)
     msg_id = new_id("msg")
+    total = max(1, count_tokens(h.context + h.prompt))
+    cached = cache_for(request.app).anthropic(body, total, model)
     usage = {
-        "input_tokens": max(1, count_tokens(h.context + h.prompt)),
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "input_tokens": cached.input_tokens,
+        "cache_creation_input_tokens": cached.created,
+        "cache_read_input_tokens": cached.read,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": cached.created_5m,
+            "ephemeral_1h_input_tokens": cached.created - cached.created_5m,
+        },
         "service_tier": "standard",
+        "inference_geo": "not_available",
     }
     return respond(
         c,
@@ -337,6 +357,9 @@ def _message(
         "stop_details": turn.stop_details if turn else None,
         "usage": {**usage, **(_out_usage(turn) if turn else {"output_tokens": 1})},
     }
+
+
+_DELTA_INPUT_KEYS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 def _ev(payload: dict[str, Any]) -> bytes:
@@ -400,5 +423,10 @@ def _frames(msg_id: str, model: str, turn: MessageTurn, usage: dict[str, Any]) -
         "stop_sequence": turn.answer.stop_sequence if turn.answer else None,
         "stop_details": turn.stop_details,
     }
-    yield _ev({"type": "message_delta", "delta": delta, "usage": _out_usage(turn)}), None
+    # message_delta's usage is cumulative: the input counts again, with the output so far.
+    inputs = {k: usage[k] for k in _DELTA_INPUT_KEYS}
+    yield (
+        _ev({"type": "message_delta", "delta": delta, "usage": {**inputs, **_out_usage(turn)}}),
+        None,
+    )
     yield _ev({"type": "message_stop"}), None

@@ -21,6 +21,7 @@ from streamlab.provider.anthropic_messages import create_message
 from streamlab.provider.config import Settings
 from streamlab.provider.faults import ProviderError, flavor_for
 from streamlab.provider.openai_chat import create_chat_completion
+from streamlab.provider.openai_compact import create_compaction
 from streamlab.provider.openai_responses import create_response
 from streamlab.provider.openai_responses_ws import responses_websocket
 from streamlab.provider.streaming import Stats
@@ -170,6 +171,7 @@ async def index(request: Request) -> Response:
             "endpoints": [
                 "POST /v1/responses",
                 "WS /v1/responses",
+                "POST /v1/responses/compact",
                 "POST /v1/chat/completions",
                 "POST /v1/messages",
                 "GET /v1/models",
@@ -208,6 +210,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     routes = [
         Route("/", index),
         Route("/v1/responses", api(create_response), methods=["POST"]),
+        Route("/v1/responses/compact", api(create_compaction), methods=["POST"]),
         WebSocketRoute("/v1/responses", responses_websocket),
         Route("/v1/chat/completions", api(create_chat_completion), methods=["POST"]),
         Route("/v1/messages", api(create_message), methods=["POST"]),

@@ -412,6 +412,37 @@ def positive_int(body: dict[str, Any], name: str) -> int | None:
     return value
 
 
+SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
+
+
+def resolved_tier(requested: str) -> str:
+    """The tier a response ran on: "auto" resolves to "default" (OpenAI's answer at completion)."""
+    return "default" if requested == "auto" else requested
+
+
+def stream_options(body: dict[str, Any], stream: bool) -> dict[str, bool]:
+    """OpenAI's ``stream_options`` (``include_usage``, ``include_obfuscation``), checked.
+
+    Each flag must be a boolean: ``"yes"`` is the real API's 400
+    ``invalid_type``, and so is ``stream_options`` without ``stream: true``.
+    """
+    options = field(body, "stream_options", dict, default={})
+    if options and not stream:
+        raise ProviderError(
+            400,
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            param="stream_options",
+        )
+    out = {}
+    for name in ("include_usage", "include_obfuscation"):
+        value = options.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise _wrong_type(f"stream_options.{name}", value, (bool,))
+        if value is not None:
+            out[name] = value
+    return out
+
+
 def text_of(content: Any, where: str) -> str:
     """Text of a message content: a string or a list of text parts/blocks."""
     if isinstance(content, str):

@@ -10,7 +10,9 @@ with ``data: [DONE]``.
 Tool calls: ``delta.tool_calls[i]`` keyed by ``index``; a call's first
 fragment carries ``id``, ``type`` and ``function.name`` (arguments ""), the
 next ones only ``function.arguments``; ``content`` is null and
-``finish_reason`` is "tool_calls". A refusal streams ``delta.refusal``;
+``finish_reason`` is "tool_calls" ("stop" when ``tool_choice`` names the
+function). Every chunk carries ``obfuscation`` unless
+``stream_options.include_obfuscation`` is false. A refusal streams ``delta.refusal``;
 the ``content-filter`` ending cuts the text with ``finish_reason``
 "content_filter".
 """
@@ -35,13 +37,15 @@ from streamlab.provider.common import (
     off_loop,
     request_body,
     respond,
+    stream_options,
     text_of,
 )
 from streamlab.provider.config import RequestControls
 from streamlab.provider.endings import REFUSAL_TEXT, Ending, ending_from
 from streamlab.provider.faults import ProviderError, stream_error_frame
-from streamlab.provider.frames import DeltaFrames
+from streamlab.provider.frames import DeltaFrames, obfuscation
 from streamlab.provider.generation import tokenize
+from streamlab.provider.prompt_cache import cache_for
 from streamlab.provider.prompted import prompted_schema
 from streamlab.provider.reasoning import EFFORT_SLOTS
 from streamlab.provider.streaming import Frame
@@ -193,6 +197,7 @@ class ChatTurn:
     finish: str
     reasoning_slots: int
     input_tokens: int
+    cached_tokens: int = 0  # the prompt prefix an earlier request left in the cache
 
     @property
     def n_units(self) -> int:
@@ -206,7 +211,10 @@ def _usage(turn: ChatTurn) -> dict[str, Any]:
         "prompt_tokens": turn.input_tokens,
         "completion_tokens": out,
         "total_tokens": turn.input_tokens + out,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": {
+            "cached_tokens": min(turn.cached_tokens, turn.input_tokens),
+            "audio_tokens": 0,
+        },
         "completion_tokens_details": {
             "reasoning_tokens": turn.reasoning_slots,
             "audio_tokens": 0,
@@ -249,7 +257,9 @@ def _plan(
     if refusing:
         return ChatTurn(None, tokenize(REFUSAL_TEXT), [], "stop", slots, answer.input_tokens)
     if calls:
-        return ChatTurn(None, None, calls, "tool_calls", slots, answer.input_tokens)
+        # One function forced by name ends "stop" on the real API; auto/required: "tool_calls".
+        finish = "stop" if choice.name else "tool_calls"
+        return ChatTurn(None, None, calls, finish, slots, answer.input_tokens)
     finish = _FINISH[answer.finish]
     if ending is not None:
         cut = ending.cut(len(answer.tokens))
@@ -272,22 +282,13 @@ async def create_chat_completion(request: Request) -> Any:
     n = field(body, "n", int, default=1)
     if n != 1:
         raise ProviderError(400, "streamlab's local provider only supports n=1.", param="n")
-    max_tokens = field(body, "max_completion_tokens", int) or field(body, "max_tokens", int)
-    if max_tokens is not None and max_tokens < 1:
-        raise ProviderError(
-            400, "Invalid 'max_completion_tokens': must be >= 1.", param="max_completion_tokens"
-        )
+    max_tokens = _max_tokens(body)
     stop = field(body, "stop", (str, list))
     stop = [stop] if isinstance(stop, str) else stop
     stream = field(body, "stream", bool, default=False)
-    options = field(body, "stream_options", dict, default={})
-    if options and not stream:
-        raise ProviderError(
-            400,
-            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-            param="stream_options",
-        )
-    include_usage = bool(options.get("include_usage"))
+    options = stream_options(body, stream)
+    include_usage = options.get("include_usage", False)
+    obfuscate = options.get("include_obfuscation", True)
     json_mode, schema = _response_format(body)
     if json_mode == "json_object":
         schema = prompted_schema(h.context)
@@ -309,16 +310,34 @@ async def create_chat_completion(request: Request) -> Any:
         )
 
     c, turn = await off_loop(request, body, plan)
+    turn.cached_tokens = cache_for(request.app).openai(h.context + h.prompt, turn.input_tokens)
     chat_id, created = new_id("chatcmpl"), now()
     return respond(
         c,
         turn.answer or Answer([], "stop", None, 0),
         stream=stream,
         whole=lambda: _completion(chat_id, created, model, turn),
-        frames=_frames(chat_id, created, model, turn, include_usage),
+        frames=_frames(chat_id, created, model, turn, include_usage, obfuscate),
         on_error=lambda k: stream_error_frame("chat", k),
         n_tokens=turn.n_units,
     )
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    """``max_completion_tokens``, or the older ``max_tokens``; each error names the one sent."""
+    value = None
+    for name in ("max_tokens", "max_completion_tokens"):
+        given = field(body, name, int)
+        if given is not None and given < 1:
+            raise ProviderError(
+                400,
+                f"Invalid '{name}': integer below minimum value. Expected a value >= 1, "
+                f"but got {given} instead.",
+                param=name,
+                code="integer_below_min_value",
+            )
+        value = given if given is not None else value
+    return value
 
 
 def _completion(chat_id: str, created: int, model: str, turn: ChatTurn) -> dict[str, Any]:
@@ -358,9 +377,9 @@ def _completion(chat_id: str, created: int, model: str, turn: ChatTurn) -> dict[
 
 
 def _frames(
-    chat_id: str, created: int, model: str, turn: ChatTurn, include_usage: bool
+    chat_id: str, created: int, model: str, turn: ChatTurn, include_usage: bool, obfuscate: bool
 ) -> Iterator[Frame]:
-    def payload(choices: list[dict[str, Any]], usage: Any = None) -> dict[str, Any]:
+    def payload(choices: list[dict[str, Any]], usage: Any = None, obf: str = "") -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": chat_id,
             "object": "chat.completion.chunk",
@@ -372,29 +391,36 @@ def _frames(
         }
         if include_usage:
             out["usage"] = usage
+        if obfuscate:  # on every chunk since August 2025; a delta's pads its token
+            out["obfuscation"] = obf
         return out
 
     def chunk(choices: list[dict[str, Any]], usage: Any = None) -> bytes:
-        return encode_event(json.dumps(payload(choices, usage), ensure_ascii=False))
+        shown = json.dumps(choices[0]["delta"] if choices else usage)
+        return encode_event(
+            json.dumps(payload(choices, usage, obfuscation(shown)), ensure_ascii=False)
+        )
 
     def choice(delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
         return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
 
     content = "" if turn.answer is not None else None
-    yield chunk(choice({"role": "assistant", "content": content, "refusal": None})), None
+    first: dict[str, Any] = {"role": "assistant", "content": content}
+    if turn.calls:  # the first call's first fragment rides on the role chunk
+        first["tool_calls"] = [_first_fragment(0, turn.calls[0])]
+    yield chunk(choice({**first, "refusal": None})), None
     unit = turn.reasoning_slots
     # One encode per stream; each token is spliced in (same bytes as chunk()).
     key = "content" if turn.refusal is None else "refusal"
-    delta = DeltaFrames(payload(choice({key: DeltaFrames.TOKEN})))
+    delta = DeltaFrames(payload(choice({key: DeltaFrames.TOKEN}), obf=DeltaFrames.OBF))
     for token in turn.answer.tokens if turn.answer else turn.refusal or []:
         yield delta(token), unit
         unit += 1
     for k, call in enumerate(turn.calls):
-        first = {"index": k, "id": call.call_id, "type": "function"}
-        first["function"] = {"name": call.name, "arguments": ""}
-        yield chunk(choice({"tool_calls": [first]})), None
+        if k:
+            yield chunk(choice({"tool_calls": [_first_fragment(k, call)]})), None
         fragment = {"index": k, "function": {"arguments": DeltaFrames.TOKEN}}
-        delta = DeltaFrames(payload(choice({"tool_calls": [fragment]})))
+        delta = DeltaFrames(payload(choice({"tool_calls": [fragment]}), obf=DeltaFrames.OBF))
         for piece in call.fragments:
             yield delta(piece), unit
             unit += 1
@@ -402,3 +428,13 @@ def _frames(
     if include_usage:
         yield chunk([], _usage(turn)), None
     yield encode_event("[DONE]"), None
+
+
+def _first_fragment(k: int, call: T.ToolCall) -> dict[str, Any]:
+    """A call's first ``delta.tool_calls`` entry: id, type, name, no arguments yet."""
+    return {
+        "index": k,
+        "id": call.call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": ""},
+    }

@@ -7,7 +7,8 @@ Streamed events, in the real order, each with ``sequence_number`` from 0::
                        per summary part: response.reasoning_summary_part.added,
                        response.reasoning_summary_text.delta ..., ...text.done,
                        response.reasoning_summary_part.done;
-                       response.output_item.done (encrypted_content if included)
+                       response.output_item.done (encrypted_content, when included,
+                       already on added)
     [message item]     response.output_item.added, response.content_part.added,
                        response.output_text.delta (one per token) ... (or
                        response.refusal.delta ...), response.output_text.done
@@ -20,6 +21,9 @@ Streamed events, in the real order, each with ``sequence_number`` from 0::
 
 Each event is sent with an ``event:`` line naming its type, as the real API
 does (the SDK dispatches on the JSON ``type`` field). There is no ``[DONE]``.
+Delta events carry ``obfuscation`` unless ``stream_options.include_obfuscation``
+is false; ``service_tier`` is the requested tier until the terminal event,
+which says the resolved one.
 
 ``plan_response(body, controls)`` turns a request body into a
 ``ResponseTurn`` whose ``frames(encoder)`` are the events: the HTTP endpoint
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -41,6 +46,7 @@ from starlette.requests import Request
 
 from streamlab.provider import tools as T
 from streamlab.provider.common import (
+    SERVICE_TIERS,
     Answer,
     controls,
     field,
@@ -50,14 +56,17 @@ from streamlab.provider.common import (
     off_loop,
     positive_int,
     request_body,
+    resolved_tier,
     respond,
+    stream_options,
     text_of,
 )
 from streamlab.provider.config import RequestControls
 from streamlab.provider.endings import REFUSAL_TEXT, Ending, ending_from
 from streamlab.provider.faults import ProviderError, stream_error_frame
-from streamlab.provider.frames import DeltaFrames
+from streamlab.provider.frames import DeltaFrames, obfuscation
 from streamlab.provider.generation import count_tokens, tokenize
+from streamlab.provider.prompt_cache import cache_for
 from streamlab.provider.prompted import prompted_schema
 from streamlab.provider.reasoning import EFFORT_SLOTS, Reasoning, make_reasoning, spread
 from streamlab.provider.streaming import Frame
@@ -72,8 +81,11 @@ _ENCRYPTED = "reasoning.encrypted_content"
 class Encoder(Protocol):
     def event(self, payload: dict[str, Any]) -> bytes: ...
 
-    def deltas(self, payload: dict[str, Any]) -> Callable[[str, int], bytes]:
-        """A maker of delta events like ``payload`` (``delta`` and ``sequence_number`` vary)."""
+    def deltas(
+        self, payload: dict[str, Any], *, obfuscate: bool = False
+    ) -> Callable[[str, int], bytes]:
+        """A maker of delta events like ``payload`` (``delta`` and ``sequence_number`` vary;
+        ``obfuscate``: with the ``obfuscation`` padding of each delta)."""
         ...
 
 
@@ -83,9 +95,12 @@ class SSEEncoder:
     def event(self, payload: dict[str, Any]) -> bytes:
         return encode_event(json.dumps(payload, ensure_ascii=False), event=payload["type"])
 
-    def deltas(self, payload: dict[str, Any]) -> Callable[[str, int], bytes]:
+    def deltas(
+        self, payload: dict[str, Any], *, obfuscate: bool = False
+    ) -> Callable[[str, int], bytes]:
+        extra = {"obfuscation": DeltaFrames.OBF} if obfuscate else {}
         return DeltaFrames(
-            {**payload, "delta": DeltaFrames.TOKEN, "sequence_number": DeltaFrames.SEQ},
+            {**payload, "delta": DeltaFrames.TOKEN, **extra, "sequence_number": DeltaFrames.SEQ},
             event=payload["type"],
         )
 
@@ -96,7 +111,18 @@ class JSONEncoder:
     def event(self, payload: dict[str, Any]) -> bytes:
         return json.dumps(payload, ensure_ascii=False).encode()
 
-    def deltas(self, payload: dict[str, Any]) -> Callable[[str, int], bytes]:
+    def deltas(
+        self, payload: dict[str, Any], *, obfuscate: bool = False
+    ) -> Callable[[str, int], bytes]:
+        if obfuscate:
+            return lambda token, seq: self.event(
+                {
+                    **payload,
+                    "delta": token,
+                    "obfuscation": obfuscation(token),
+                    "sequence_number": seq,
+                }
+            )
         return lambda token, seq: self.event({**payload, "delta": token, "sequence_number": seq})
 
 
@@ -125,9 +151,11 @@ class ResponseRequest:
     reasoning: dict[str, Any] | None
     include_encrypted: bool
     echo: dict[str, Any]
+    obfuscate: bool = True
+    service_tier: str = "auto"
 
 
-def _history(body: dict[str, Any]) -> T.History:
+def _history(body: dict[str, Any], prev_calls: frozenset[str] | None = None) -> T.History:
     value = field(body, "input", (str, list), required=True)
     instructions = field(body, "instructions", (str, list))
     context = text_of(instructions, "instructions") if instructions is not None else ""
@@ -142,7 +170,9 @@ def _history(body: dict[str, Any]) -> T.History:
         )
     h = T.History(context=context)
     names: dict[str, str] = {}
-    trust_ids = body.get("previous_response_id") is not None
+    # After previous_response_id a call may be in that response: known to this server, it
+    # must be there; an id this server never made (another server's) is trusted.
+    trust_ids = body.get("previous_response_id") is not None and prev_calls is None
     for i, item in enumerate(value):
         where = f"input[{i}]"
         if not isinstance(item, dict):
@@ -172,7 +202,14 @@ def _history(body: dict[str, Any]) -> T.History:
             h.called.append(name)
         elif kind == "function_call_output":
             cid = item.get("call_id")
-            if (not isinstance(cid, str) or cid not in names) and not trust_ids:
+            known = isinstance(cid, str) and (cid in names or cid in (prev_calls or ()))
+            if not known and prev_calls is not None:
+                raise ProviderError(
+                    400,
+                    f"No tool call found for function call output with call_id {cid}.",
+                    param="input",
+                )
+            if not known and not trust_ids:
                 raise T.unknown_call(
                     f"{where}.call_id",
                     cid,
@@ -275,9 +312,14 @@ def _reasoning(body: dict[str, Any]) -> dict[str, Any] | None:
     return {"effort": effort or "medium", "summary": summary}
 
 
-def parse_request(body: dict[str, Any], model: str) -> ResponseRequest:
-    """Check a Responses body; a provider-shaped 400 names the first bad field."""
-    history = _history(body)
+def parse_request(
+    body: dict[str, Any], model: str, prev_calls: frozenset[str] | None = None
+) -> ResponseRequest:
+    """Check a Responses body; a provider-shaped 400 names the first bad field.
+
+    ``prev_calls``: the call ids of the ``previous_response_id`` response, when known.
+    """
+    history = _history(body, prev_calls)
     max_out = positive_int(body, "max_output_tokens")
     stream = field(body, "stream", bool, default=False)
     json_mode, schema, fmt = _text_format(body)
@@ -289,6 +331,14 @@ def parse_request(body: dict[str, Any], model: str) -> ResponseRequest:
     parallel = field(body, "parallel_tool_calls", bool, default=True)
     include = field(body, "include", list, default=[])
     reasoning = _reasoning(body)
+    options = stream_options(body, True)  # also sent over WebSocket, where stream is implied
+    tier = field(body, "service_tier", str) or "auto"
+    if tier not in SERVICE_TIERS:
+        raise ProviderError(
+            400,
+            f"Invalid 'service_tier': {tier!r}; expected one of {', '.join(SERVICE_TIERS)}.",
+            param="service_tier",
+        )
     echo = {
         "tools": [
             {
@@ -322,6 +372,8 @@ def parse_request(body: dict[str, Any], model: str) -> ResponseRequest:
         reasoning=reasoning,
         include_encrypted=_ENCRYPTED in include,
         echo=echo,
+        obfuscate=options.get("include_obfuscation", True),
+        service_tier=tier,
     )
 
 
@@ -344,6 +396,7 @@ class ResponseTurn:
     calls: list[T.ToolCall]
     ending: Ending | None
     ids: dict[str, str]
+    cached_tokens: int = 0  # the prompt prefix an earlier request left in the cache
 
     @property
     def n_units(self) -> int:
@@ -368,13 +421,20 @@ class ResponseTurn:
         item_status = "completed" if self.status == "completed" else "incomplete"
         if self.refusal is not None:
             part = {"type": "refusal", "refusal": "".join(self.refusal)}
-            out.append(_message(self.ids["msg"], item_status, [part]))
+            out.append(_message(self.ids["msg"], item_status, [part], self.phase))
         elif self.answer is not None:
-            out.append(_message(self.ids["msg"], item_status, [_part(self.answer.text)]))
+            out.append(
+                _message(self.ids["msg"], item_status, [_part(self.answer.text)], self.phase)
+            )
         for call in self.calls:
             fc_id = "fc_" + call.call_id.removeprefix("call_")
             out.append(_call_item(fc_id, call, "completed", call.arguments))
         return out
+
+    @property
+    def phase(self) -> str | None:
+        """Message items of gpt-5.x models say which phase of the turn they are."""
+        return "final_answer" if _has_phase(self.req.model) else None
 
     def _reasoning_item(self, *, done: bool) -> dict[str, Any]:
         assert self.reasoning
@@ -388,17 +448,26 @@ class ResponseTurn:
             if done
             else [],
         }
-        if self.req.include_encrypted:
-            item["encrypted_content"] = self.reasoning.blob if done else None
+        if self.req.include_encrypted:  # already on output_item.added, as the real API sends it
+            item["encrypted_content"] = self.reasoning.blob
         return item
+
+    @property
+    def prompt_text(self) -> str:
+        """The text the prompt cache hashes (the text the input tokens count)."""
+        return self.req.history.context + self.req.history.prompt
+
+    @property
+    def input_tokens(self) -> int:
+        return self.answer.input_tokens if self.answer else _input_tokens(self.req.history)
 
     def usage(self) -> dict[str, Any]:
         reasoning = self.reasoning.tokens if self.reasoning else 0
         out = self.n_units
-        inp = self.answer.input_tokens if self.answer else _input_tokens(self.req.history)
+        inp = self.input_tokens
         return {
             "input_tokens": inp,
-            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "input_tokens_details": {"cached_tokens": min(self.cached_tokens, inp)},
             "output_tokens": out,
             "output_tokens_details": {"reasoning_tokens": reasoning},
             "total_tokens": inp + out,
@@ -409,6 +478,7 @@ class ResponseTurn:
         status = self.status
         final = {
             **self.base,
+            "service_tier": resolved_tier(self.req.service_tier),
             "status": status,
             "completed_at": now() if status == "completed" else None,
             "output": self._items(),
@@ -432,6 +502,7 @@ class ResponseTurn:
         """What an ``error-after=k`` fault sends: an ``error`` event, then ``response.failed``."""
         failed = {
             **self.base,
+            "service_tier": resolved_tier(self.req.service_tier),
             "status": "failed",
             "error": {
                 "code": "server_error",
@@ -479,7 +550,8 @@ class ResponseTurn:
                         "type": "response.function_call_arguments.delta",
                         "item_id": item["id"],
                         "output_index": index,
-                    }
+                    },
+                    obfuscate=self.req.obfuscate,
                 )
                 for piece in tokenize(item["arguments"]):
                     yield make(piece, next(seq)), unit
@@ -522,7 +594,10 @@ class ResponseTurn:
                     "part": {"type": "summary_text", "text": ""},
                 }
             )
-            make = enc.deltas({"type": "response.reasoning_summary_text.delta", **at})
+            make = enc.deltas(
+                {"type": "response.reasoning_summary_text.delta", **at},
+                obfuscate=self.req.obfuscate,
+            )
             for token in part:
                 yield make(token, next(seq)), next(slots)
             yield ev({"type": "response.reasoning_summary_text.done", **at, "text": text})
@@ -547,7 +622,7 @@ class ResponseTurn:
             {
                 "type": "response.output_item.added",
                 "output_index": index,
-                "item": _message(item["id"], "in_progress", []),
+                "item": _message(item["id"], "in_progress", [], self.phase),
             }
         )
         where = {"item_id": item["id"], "output_index": index, "content_index": 0}
@@ -555,11 +630,16 @@ class ResponseTurn:
         yield ev({"type": "response.content_part.added", **where, "part": empty})
         if refusing:
             tokens = self.refusal or []
-            make = enc.deltas({"type": "response.refusal.delta", **where})
+            make = enc.deltas(
+                {"type": "response.refusal.delta", **where}, obfuscate=self.req.obfuscate
+            )
         else:
             assert self.answer
             tokens = self.answer.tokens
-            make = enc.deltas({"type": "response.output_text.delta", **where, "logprobs": []})
+            make = enc.deltas(
+                {"type": "response.output_text.delta", **where, "logprobs": []},
+                obfuscate=self.req.obfuscate,
+            )
         for i, token in enumerate(tokens):
             yield make(token, next(seq)), unit + i
         if self.status == "failed":
@@ -573,6 +653,11 @@ class ResponseTurn:
         yield ev({"type": "response.output_item.done", "output_index": index, "item": item})
 
 
+def _has_phase(model: str) -> bool:
+    """gpt-5.1 and later (gpt-5.5 ...) send ``phase``; gpt-5, gpt-4.1 and o-series do not."""
+    return model.startswith("gpt-5.")
+
+
 def _input_tokens(h: T.History) -> int:
     return max(1, count_tokens(h.context + h.prompt))
 
@@ -583,13 +668,14 @@ def plan_response(
     *,
     model: str | None = None,
     ending: Ending | None = None,
+    prev_calls: frozenset[str] | None = None,
 ) -> ResponseTurn:
     """Body in, turn out: what the model says to this Responses request under ``c``.
 
     The same function serves HTTP (SSE) and a WebSocket ``response.create``;
     ``ending`` forces one of the endings in ``streamlab.provider.endings``.
     """
-    req = parse_request(body, model or field(body, "model", str, required=True))
+    req = parse_request(body, model or field(body, "model", str, required=True), prev_calls)
     return plan_turn(req, c, ending)
 
 
@@ -645,13 +731,23 @@ def plan_turn(req: ResponseRequest, c: RequestControls, ending: Ending | None) -
 async def create_response(request: Request) -> Any:
     body, model = await request_body(request)
 
+    prev = body.get("previous_response_id")
+    prev_calls = _stored_calls(request.app).get(prev) if isinstance(prev, str) else None
+
     def plan() -> tuple[RequestControls, ResponseTurn]:
-        req = parse_request(body, model)  # a bad body is a 400 before the controls are read
+        # a bad body is a 400 before the controls are read
+        req = parse_request(body, model, prev_calls)
         c = controls(request)
         return c, plan_turn(req, c, ending_from(request.headers, "responses"))
 
     c, turn = await off_loop(request, body, plan)
     req = turn.req
+    turn.cached_tokens = cache_for(request.app).openai(turn.prompt_text, turn.input_tokens)
+    if req.body.get("store", True) is not False:
+        stored = _stored_calls(request.app)
+        stored[turn.ids["resp"]] = frozenset(c.call_id for c in turn.calls)
+        while len(stored) > STORED_RESPONSES:
+            stored.popitem(last=False)
     return respond(
         c,
         turn.answer or Answer([], "stop", None, 0),
@@ -661,6 +757,17 @@ async def create_response(request: Request) -> Any:
         on_error=turn.error_frames,
         n_tokens=turn.n_units,
     )
+
+
+STORED_RESPONSES = 1024  # responses whose call ids a server keeps for previous_response_id
+
+
+def _stored_calls(app: Any) -> OrderedDict[str, frozenset[str]]:
+    """Call ids of this server's recent stored responses (bounded), by response id."""
+    stored = getattr(app.state, "stored_calls", None)
+    if stored is None:
+        stored = app.state.stored_calls = OrderedDict()
+    return stored
 
 
 def _base(req: ResponseRequest, resp_id: str) -> dict[str, Any]:
@@ -673,20 +780,27 @@ def _base(req: ResponseRequest, resp_id: str) -> dict[str, Any]:
         "background": False,
         "completed_at": None,
         "error": None,
+        "frequency_penalty": float(body.get("frequency_penalty") or 0.0),
         "incomplete_details": None,
         "instructions": body.get("instructions"),
         "max_output_tokens": req.max_out,
         "max_tool_calls": body.get("max_tool_calls"),
         "model": req.model,
+        "moderation": None,
         "output": [],
+        "presence_penalty": float(body.get("presence_penalty") or 0.0),
         "previous_response_id": body.get("previous_response_id"),
-        "service_tier": "default",
+        "prompt_cache_key": body.get("prompt_cache_key"),
+        "prompt_cache_retention": body.get("prompt_cache_retention") or "24h",
+        "safety_identifier": body.get("safety_identifier"),
+        "service_tier": req.service_tier,  # as requested; resolved at completion
         "store": bool(body.get("store", True)),
         "temperature": body.get("temperature", 1.0),
+        "top_logprobs": body.get("top_logprobs") or 0,
         "top_p": body.get("top_p", 1.0),
-        "truncation": "disabled",
+        "truncation": body.get("truncation") or "disabled",
         "usage": None,
-        "user": None,
+        "user": body.get("user"),
         "metadata": body.get("metadata") or {},
         **req.echo,
     }
@@ -696,14 +810,14 @@ def _part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
 
 
-def _message(msg_id: str, status: str, content: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": msg_id,
-        "type": "message",
-        "status": status,
-        "content": content,
-        "role": "assistant",
-    }
+def _message(
+    msg_id: str, status: str, content: list[dict[str, Any]], phase: str | None = None
+) -> dict[str, Any]:
+    item = {"id": msg_id, "type": "message", "status": status, "content": content}
+    if phase is not None:
+        item["phase"] = phase
+    item["role"] = "assistant"
+    return item
 
 
 def _call_item(fc_id: str, call: T.ToolCall, status: str, arguments: str) -> dict[str, Any]:

@@ -63,6 +63,7 @@ from streamlab.provider.config import RequestControls
 from streamlab.provider.endings import ending_from
 from streamlab.provider.faults import ProviderError, request_id
 from streamlab.provider.openai_responses import ResponseTurn, plan_response
+from streamlab.provider.prompt_cache import cache_for
 from streamlab.provider.streaming import Frame, FrameStream, Stats
 from streamlab.sse import SSEDecoder
 
@@ -314,13 +315,31 @@ class _Session:
                 items = [x for s in prev.steers for x in _as_items(s.input)]
                 prev.steers, prev.accepting = [], False
                 body["input"] = items + _as_items(body_field(body, "input", (str, list)) or [])
+            calls = frozenset(str(c.get("call_id")) for c in prev.calls())
+            try:
+                run = self.new_run(body, model, stream_id, calls)
+            except ProviderError:
+                # The real WebSocket mode evicts the cached response on a bad continuation:
+                # a retry naming it gets previous_response_not_found.
+                self.runs.pop(prev_id, None)
+                raise
+            self.enqueue(run)
+            return
         self.enqueue(self.new_run(body, model, stream_id))
 
-    def new_run(self, body: dict[str, Any], model: str, stream_id: str | None) -> _Run:
+    def new_run(
+        self,
+        body: dict[str, Any],
+        model: str,
+        stream_id: str | None,
+        prev_calls: frozenset[str] | None = None,
+    ) -> _Run:
         """The response to ``body``, under the controls the handshake's headers set."""
         ws = self.ws
         c = controls(ws)  # type: ignore[arg-type]  # a WebSocket has the headers and app too
-        turn = plan_response(body, c, model=model, ending=ending_from(ws.headers, "responses"))
+        ending = ending_from(ws.headers, "responses")
+        turn = plan_response(body, c, model=model, ending=ending, prev_calls=prev_calls)
+        turn.cached_tokens = cache_for(ws.app).openai(turn.prompt_text, turn.input_tokens)
         return _Run(turn, c, body, model, stream_id)
 
     def enqueue(self, run: _Run) -> None:
