@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -41,6 +42,8 @@ from streamlab.sse import encode_event
 
 if TYPE_CHECKING:  # pragma: no cover
     from streamlab.provider.openai_responses import ResponseTurn
+
+log = logging.getLogger("streamlab.provider")
 
 #: Responses kept per server, running or finished (the benchmark runs 500 at once).
 MAX_STORED_RESPONSES = 1000
@@ -224,8 +227,26 @@ class BackgroundStore:
         self._items[stored.id] = stored
         created = {"type": "response.created", "sequence_number": 0}
         self._add(stored, _sse({**created, "response": {**base, "status": "queued"}}))
+        # Counted from now, not from the task's first step: a test (or a
+        # benchmark) that waits for active_generations == 0 must not see 0
+        # before the generation has begun. The callback runs even for a task
+        # cancelled before it started.
+        self.stats.active += 1
         stored.task = asyncio.ensure_future(self._generate(stored, c, turn))
+        stored.task.add_done_callback(lambda _: self._finished(stored))
         return stored
+
+    def _finished(self, stored: Stored) -> None:
+        self.stats.active -= 1
+        task = stored.task
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.error("background response %s failed", stored.id, exc_info=task.exception())
+            stored.status = "failed"
+            stored.final = {**stored.base, "status": "failed"}
+        if not stored.done:
+            self._cancelled(stored)
+        stored.finished_at = self.clock()
+        stored._wake()
 
     def _add(self, stored: Stored, data: bytes) -> None:
         stored.append(data)
@@ -237,9 +258,7 @@ class BackgroundStore:
 
     async def _generate(self, stored: Stored, c: RequestControls, turn: ResponseTurn) -> None:
         """Pace the turn's events into the store, as ``FrameStream`` paces them onto a socket."""
-        stats = self.stats
-        stats.active += 1
-        pacer, lateness = Pacer(), stats.lateness
+        pacer, lateness = Pacer(), self.stats.lateness
         error = c.fault("error")
         try:
             t0 = time.perf_counter()
@@ -272,10 +291,6 @@ class BackgroundStore:
         except asyncio.CancelledError:
             self._cancelled(stored)
             raise
-        finally:
-            stored.finished_at = self.clock()
-            stats.active -= 1
-            stored._wake()
 
     def _cancelled(self, stored: Stored) -> None:
         stored.status = "cancelled"
