@@ -157,7 +157,10 @@ async def stats(request: Request) -> Response:
     stats: Stats = request.app.state.stats
     if request.query_params.get("reset"):
         stats.lateness.clear()
-    return JSONResponse(stats.as_dict(lateness=True))
+    store = request.app.state.background
+    return JSONResponse(
+        stats.as_dict(lateness=True) | {"background": {"stored": len(store), "bytes": store.size}}
+    )
 
 
 async def index(request: Request) -> Response:
