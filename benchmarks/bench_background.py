@@ -6,7 +6,7 @@ run:
 (p) plain: N concurrent Responses streams of T tokens at R tokens/s, each
     read to its end by one connection (the peer);
 (g) background: N background streams of the same size, all generating at
-    once, whose clients come and go: each client reads a few deltas, hangs
+    once, whose clients come and go: each client reads 10-40 deltas, hangs
     up, waits 50-300 ms and resumes with ``GET /v1/responses/{id}?stream=
     true&starting_after=<last sequence_number>``, until the response ends.
     Every client must get exactly T deltas (nothing lost or repeated).
@@ -109,7 +109,7 @@ async def come_and_go(port: int, tokens: int, seed: int, rng: random.Random) -> 
     deltas, connections, resp_id, last = 0, 0, None, -1
     while True:
         request = _post(port, tokens, seed) if resp_id is None else _get(port, resp_id, last)
-        reader = await _connect(port, request, rng.randint(3, 15))
+        reader = await _connect(port, request, rng.randint(10, 40))
         connections += 1
         body = reader.buf.split(b"\r\n\r\n", 1)[-1]
         if resp_id is None:

@@ -166,6 +166,7 @@ class BackgroundStore:
         self.clock = clock
         self._items: collections.OrderedDict[str, Stored] = collections.OrderedDict()
         self._gone: collections.OrderedDict[str, str] = collections.OrderedDict()
+        self._finish_order: collections.OrderedDict[str, Stored] = collections.OrderedDict()
         self.size = 0
 
     def __len__(self) -> int:
@@ -185,13 +186,17 @@ class BackgroundStore:
 
     def _expire(self) -> None:
         limit = self.clock() - self.retention_s
-        for stored in [s for s in self._items.values() if s.finished_at is not None]:
-            if stored.finished_at <= limit:  # type: ignore[operator]
-                self._drop(
-                    stored,
-                    f"it expired: the local provider keeps a finished background response "
-                    f"{self.retention_s:g} s (background.RETENTION_S)",
-                )
+        # Oldest finished first, so each request looks at the expired ones only
+        # (a scan of every stored response per GET cost the benchmark 5% of its CPU).
+        while self._finish_order:
+            stored = next(iter(self._finish_order.values()))
+            if stored.finished_at is None or stored.finished_at > limit:
+                break
+            self._drop(
+                stored,
+                f"it expired: the local provider keeps a finished background response "
+                f"{self.retention_s:g} s (background.RETENTION_S)",
+            )
 
     def _evict_for(self, keep: Stored) -> None:
         while self._items and (len(self._items) > self.max_responses or self.size > self.max_bytes):
@@ -207,6 +212,7 @@ class BackgroundStore:
 
     def _drop(self, stored: Stored, why: str) -> None:
         del self._items[stored.id]
+        self._finish_order.pop(stored.id, None)
         self.size -= stored.size
         self._gone[stored.id] = why
         while len(self._gone) > _TOMBSTONES:
@@ -245,8 +251,13 @@ class BackgroundStore:
             stored.final = {**stored.base, "status": "failed"}
         if not stored.done:
             self._cancelled(stored)
-        stored.finished_at = self.clock()
+        self._mark_finished(stored)
         stored._wake()
+
+    def _mark_finished(self, stored: Stored) -> None:
+        if stored.finished_at is None and stored.id in self._items:
+            stored.finished_at = self.clock()
+            self._finish_order[stored.id] = stored
 
     def _add(self, stored: Stored, data: bytes) -> None:
         stored.append(data)
@@ -295,7 +306,7 @@ class BackgroundStore:
     def _cancelled(self, stored: Stored) -> None:
         stored.status = "cancelled"
         stored.final = {**stored.base, "status": "cancelled", "completed_at": None}
-        stored.finished_at = self.clock()
+        self._mark_finished(stored)
         stored._wake()
 
     def cancel(self, stored: Stored) -> dict[str, Any]:
