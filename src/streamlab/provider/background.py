@@ -96,6 +96,7 @@ class Stored:
     finished_at: float | None = None
     task: asyncio.Task[None] | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0
 
     def append(self, data: bytes) -> None:
         self.events.append(data)
@@ -103,9 +104,12 @@ class Stored:
         self._wake()
 
     def _wake(self) -> None:
-        # Each waiter holds the event it waited on; a fresh one for the next wait.
-        self.changed.set()
-        self.changed = asyncio.Event()
+        # Each waiter holds the event it waited on; a fresh one for the next
+        # wait, made only when someone waits (most events find no follower idle).
+        if self.waiting:
+            self.changed.set()
+            self.changed = asyncio.Event()
+            self.waiting = 0
 
     @property
     def done(self) -> bool:
@@ -145,6 +149,7 @@ class _Follow:
             return True
         if s.done:
             return False
+        s.waiting += 1
         await s.changed.wait()
         return True
 
