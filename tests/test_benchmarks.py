@@ -16,6 +16,7 @@ from _support import ROOT
 RUNS = {
     "widgets": (["bench_widgets.py", "--quick"], "targets: redraws"),
     "sse": (["bench_sse.py", "--quick"], "streamlab vs fastest peer"),
+    "background": (["bench_background.py", "--quick"], "every delta exactly once"),
     "provider": (
         ["bench_provider.py", "--only", "c", "--streams", "12", "--tokens", "40", "--ramp-ms", "0"],
         "longest event-loop stall",

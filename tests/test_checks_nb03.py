@@ -27,7 +27,7 @@ def test_solutions_pass(sol, capsys):
 
 
 def test_unattempted_is_pending_not_wrong(capsys):
-    assert_pending(capsys, nb03.check_read_all, nb03.check_is_retryable)
+    assert_pending(capsys, nb03.check_read_all, nb03.check_is_retryable, nb03.check_read_background)
 
 
 def test_differently_written_correct_answers_pass(capsys):
@@ -315,3 +315,101 @@ def test_the_anthropic_drop_case_follows_the_installed_version():
 def test_is_retryable_rejects(name, capsys):
     answer, says = WRONG_RETRY[name]
     assert_explains(capsys, nb03.check_is_retryable, answer, "[FAIL]", *says)
+
+
+# --------------------------------------------------------------------------- 3.3
+
+
+def test_read_background_solution_passes(sol, capsys):
+    assert nb03.check_read_background(sol["read_background"])
+    assert "[PASS]" in capsys.readouterr().out
+
+
+def test_read_background_written_differently_passes(capsys):
+    def read_background(client, model, prompt, max_retries=3):
+        got, rid, last, misses = [], None, None, 0
+        open_stream = lambda: client.responses.create(  # noqa: E731
+            model=model, input=prompt, background=True, stream=True
+        )
+        while misses <= max_retries:
+            try:
+                for event in open_stream():
+                    rid = rid or event.response.id
+                    last, misses = event.sequence_number, 0
+                    got.append(event)
+                return got
+            except openai.APIConnectionError as exc:
+                error, misses = exc, misses + 1
+                if rid is not None:
+                    open_stream = lambda rid=rid, last=last: client.responses.retrieve(  # noqa: E731
+                        rid, stream=True, starting_after=last
+                    )
+        raise error
+
+    assert nb03.check_read_background(read_background)
+    assert "[PASS]" in capsys.readouterr().out
+
+
+def _background(
+    client,
+    model,
+    prompt,
+    max_retries=3,
+    *,
+    restart=False,
+    at=False,
+    last_events=True,
+    counting=False,
+    one_drop=False,
+):
+    """A background resume loop, right unless told to make one of the usual mistakes."""
+    events, failures, per_connection = [], 0, 0
+    while True:
+        try:
+            if not events or restart:
+                stream = client.responses.create(
+                    model=model, input=prompt, background=True, stream=True
+                )
+            else:
+                after = events[-1].sequence_number
+                if at:
+                    after -= 1
+                if counting:
+                    after = per_connection - 1
+                stream = client.responses.retrieve(
+                    events[0].response.id, stream=True, starting_after=after
+                )
+            per_connection = 0
+            for event in stream:
+                if not last_events and event.type == "response.output_text.done":
+                    return events
+                events.append(event)
+                per_connection += 1
+                failures = 0
+            return events
+        except openai.APIConnectionError:
+            failures += 1
+            if failures > (1 if one_drop else max_retries) or (one_drop and len(events) > 5):
+                raise
+
+
+WRONG_BACKGROUND = {
+    "restarting from zero": (dict(restart=True), ["started over", "a new create"]),
+    "resuming at N instead of after it": (dict(at=True), ["appear twice", "*after* N"]),
+    "dropping the last events": (dict(last_events=False), ["the last events", "are missing"]),
+    "counting events instead of reading sequence_number": (
+        dict(counting=True),
+        ["made 60 requests", "starting_after=4, 4", "read from the event itself"],
+    ),
+    "giving up after one drop": (dict(one_drop=True), ["you gave up", "after 1 resume"]),
+}
+
+
+@pytest.mark.parametrize("name", WRONG_BACKGROUND)
+def test_read_background_rejects(name, capsys):
+    options, says = WRONG_BACKGROUND[name]
+
+    def read_background(client, model, prompt, max_retries=3):
+        return _background(client, model, prompt, max_retries, **options)
+
+    assert_explains(capsys, nb03.check_read_background, read_background, "[FAIL]", *says)

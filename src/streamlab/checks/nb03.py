@@ -6,6 +6,9 @@
   "fix something first", with the retry rules the OpenAI and Anthropic SDKs
   share (openai's two-minute ``retry-after`` cap, which anthropic does not
   have, is left out).
+- :func:`check_read_background`: exercise 3.3, resume a background response
+  after drops with ``starting_after``, through the real openai SDK against a
+  local provider the check starts (each connection drops on cue).
 
 The resume check drives the learner's loop with a scripted in-memory feed
 (no sockets), so it is fast and every failure is reproducible.
@@ -24,6 +27,7 @@ from streamlab.checks._report import Report, run_check
 __all__ = [
     "check_read_all",
     "check_is_retryable",
+    "check_read_background",
     "ScriptedFeed",
     "retry_cases",
     "anthropic_drop",
@@ -429,3 +433,177 @@ def check_is_retryable(is_retryable: Callable[[BaseException], bool]) -> bool:
             r.expect(got == want, f"{what} {verdict}: {why}")
 
     return run_check("Exercise 3.2: worth a retry?", body)
+
+
+# --------------------------------------------------------------------------- 3.3
+#: Each connection (the create, then every resume) drops after this many events.
+DROP_EVERY = 5
+_PROMPT = "Briefly: why do chat apps stream their answers?"
+_MODEL = "streamlab-local"
+
+
+def _key(event: Any) -> tuple[int, str, str]:
+    return (event.sequence_number, event.type, getattr(event, "delta", "") or "")
+
+
+class _Watched:
+    """A real SDK client on a local server, with the controls of one case and a log of its calls.
+
+    ``create_drop`` / ``resume_drop`` set the ``drop-after`` fault of the create
+    and of each ``GET /v1/responses/{id}`` (None: no drop); ``calls`` records
+    ``"create"`` or the ``starting_after`` each resume sent (None if it sent none).
+    """
+
+    def __init__(self, server: Any, create_drop: int | None, resume_drop: int | None) -> None:
+        import openai
+
+        self.calls: list[Any] = []
+        self.limit = 60
+
+        def hook(request: Any) -> None:
+            if len(self.calls) >= self.limit:
+                raise _GaveUpTooLate()  # a loop that never ends: stop it, then say so
+            if request.method == "POST" and request.url.path.endswith("/responses"):
+                self.calls.append("create")
+                drop = create_drop
+            elif request.method == "GET":
+                after = request.url.params.get("starting_after")
+                self.calls.append(None if after is None else int(after))
+                drop = resume_drop
+            else:
+                return
+            if drop is not None:
+                request.headers["x-streamlab-fault"] = f"drop-after={drop}"
+
+        self.client = server.openai(
+            max_retries=0, http_client=openai.DefaultHttpxClient(event_hooks={"request": [hook]})
+        )
+
+
+def _diagnose_events(
+    r: Report, what: str, got: list[Any], want: list[Any], calls: list[Any]
+) -> None:
+    keys, want_keys = [_key(e) for e in got], [_key(e) for e in want]
+    numbers = [k[0] for k in keys]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    missing = [k[0] for k in want_keys if k[0] not in numbers]
+    resumes = [c for c in calls[1:] if c != "create"]
+    if keys == want_keys:
+        r.expect(True, "")
+    elif calls.count("create") > 1 or None in resumes:
+        r.expect(
+            False,
+            f"{what}: after the drop you started over ({'a new create' if calls.count('create') > 1 else 'a resume without starting_after'}), "
+            "so the events came again from 0: resume the same response with "
+            "client.responses.retrieve(response_id, stream=True, starting_after=...)",
+        )
+    elif repeated:
+        r.expect(
+            False,
+            f"{what}: event{'s' if len(repeated) > 1 else ''} {', '.join(map(str, repeated[:6]))} "
+            f"appear{'' if len(repeated) > 1 else 's'} twice (you sent starting_after="
+            f"{', '.join(map(str, resumes))}). starting_after=N sends the events *after* N: pass the "
+            "sequence_number of the last event you received, read from the event itself",
+        )
+    elif missing and missing == list(range(missing[0], len(want))):
+        r.expect(
+            False,
+            f"{what}: the last events (from sequence_number {missing[0]}, "
+            f"{want[missing[0]].type}) are missing: read every stream to its end, up to "
+            f"{want[-1].type}, resuming as often as it drops",
+        )
+    elif missing:
+        r.expect(
+            False,
+            f"{what}: events {', '.join(map(str, missing[:6]))} are missing (you sent starting_after="
+            f"{', '.join(map(str, resumes))}). starting_after=N resumes after N: pass the "
+            "sequence_number of the last event you received, not a count of events",
+        )
+    else:
+        r.equal(keys, want_keys, f"{what}: the events (sequence_number, type, delta)")
+
+
+def check_read_background(read_background: Callable[..., list[Any]]) -> bool:
+    """Exercise 3.3: ``read_background(client, model, prompt, max_retries=3) -> list of events``."""
+    import openai
+
+    from streamlab.provider import serve
+
+    def body(r: Report) -> None:
+        with serve(ttft_ms=0, tokens_per_second=0, jitter_ms=0) as server:
+            want = list(
+                server.openai(max_retries=0).responses.create(
+                    model=_MODEL, input=_PROMPT, background=True, stream=True
+                )
+            )
+            cases = [
+                ("a stream that never drops", None, None),
+                (
+                    f"a stream that drops after every {DROP_EVERY} events, on every connection",
+                    DROP_EVERY,
+                    DROP_EVERY,
+                ),
+                ("a stream that drops once, after 2 events", 2, None),
+            ]
+            for what, create_drop, resume_drop in cases:
+                w = _Watched(server, create_drop, resume_drop)
+                try:
+                    got = read_background(w.client, _MODEL, _PROMPT)
+                except _GaveUpTooLate:
+                    again = w.calls.count("create") > 1
+                    sent = ", ".join(str(c) for c in w.calls[1:7] if c != "create")
+                    r.expect(
+                        False,
+                        f"{what}: your loop made {w.limit} requests without finishing"
+                        + (
+                            ": each drop started over with a new create, so the events came "
+                            "again from 0 and it never ends; resume the same response with "
+                            "client.responses.retrieve(response_id, stream=True, starting_after=...)"
+                            if again
+                            else f"; you sent starting_after={sent}, ...: pass the "
+                            "sequence_number of the last event you received, read from the "
+                            "event itself (a count of events is not it)"
+                        ),
+                    )
+                    continue
+                except openai.APIConnectionError:
+                    made = len(w.calls) - 1
+                    r.expect(
+                        False,
+                        f"{what}: you gave up (APIConnectionError) after {made} resume(s) although "
+                        "each one delivered new events; count only failures in a row (reset the "
+                        "count when a new event arrives)"
+                        if made
+                        else f"{what}: the connection dropped and your function let "
+                        "openai.APIConnectionError through; catch it and resume",
+                    )
+                    continue
+                if not isinstance(got, list) or not all(hasattr(e, "sequence_number") for e in got):
+                    r.expect(False, f"{what}: return a list of the SDK's events, got {got!r:.80}")
+                    continue
+                _diagnose_events(r, what, got, want, w.calls)
+            w = _Watched(server, 3, 0)  # every resume drops before its first event
+            try:
+                got = read_background(w.client, _MODEL, _PROMPT, max_retries=2)
+            except _GaveUpTooLate:
+                r.expect(
+                    False,
+                    f"a server whose resumes all drop before any event: your loop made {w.limit} "
+                    "requests without giving up; re-raise after max_retries failed resumes in a row",
+                )
+            except openai.APIConnectionError:
+                made = len(w.calls) - 1
+                r.expect(
+                    made == 2,
+                    "a server whose resumes all drop before any event (max_retries=2): make "
+                    f"exactly max_retries=2 resume attempts, then re-raise; you made {made}",
+                )
+            else:
+                r.expect(
+                    False,
+                    f"a server whose resumes all drop before any event: you returned {len(got)} "
+                    "events as if all went well; after max_retries failed resumes in a row, "
+                    "re-raise the error so the caller knows",
+                )
+
+    return run_check("Exercise 3.3: resume a background response", body)

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from streamlab.provider import lessons
+from streamlab.provider import background, lessons
 from streamlab.provider.anthropic_messages import create_message
 from streamlab.provider.config import Settings
 from streamlab.provider.faults import ProviderError, flavor_for
@@ -158,7 +158,10 @@ async def stats(request: Request) -> Response:
     stats: Stats = request.app.state.stats
     if request.query_params.get("reset"):
         stats.lateness.clear()
-    return JSONResponse(stats.as_dict(lateness=True))
+    store = request.app.state.background
+    return JSONResponse(
+        stats.as_dict(lateness=True) | {"background": {"stored": len(store), "bytes": store.size}}
+    )
 
 
 async def index(request: Request) -> Response:
@@ -170,6 +173,8 @@ async def index(request: Request) -> Response:
             "anthropic_base_url": base,
             "endpoints": [
                 "POST /v1/responses",
+                "GET /v1/responses/{id}",
+                "POST /v1/responses/{id}/cancel",
                 "WS /v1/responses",
                 "POST /v1/responses/compact",
                 "POST /v1/chat/completions",
@@ -211,6 +216,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         Route("/", index),
         Route("/v1/responses", api(create_response), methods=["POST"]),
         Route("/v1/responses/compact", api(create_compaction), methods=["POST"]),
+        Route("/v1/responses/{response_id}", api(background.retrieve), methods=["GET"]),
+        Route("/v1/responses/{response_id}/cancel", api(background.cancel), methods=["POST"]),
         WebSocketRoute("/v1/responses", responses_websocket),
         Route("/v1/chat/completions", api(create_chat_completion), methods=["POST"]),
         Route("/v1/messages", api(create_message), methods=["POST"]),
@@ -239,4 +246,5 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     )
     app.state.settings = settings
     app.state.stats = Stats()
+    app.state.background = background.BackgroundStore(app.state.stats)
     return app

@@ -150,7 +150,10 @@ class FrameStream:
     """An ASGI response that sends ``frames`` on the schedule in ``controls``.
 
     ``on_error(k)`` gives the provider-shaped error frame(s) for an
-    ``error-after=k`` fault.
+    ``error-after=k`` fault. ``more()``, when given, is awaited each time
+    ``frames`` (then an iterator that may be resumed) runs dry: it returns
+    True once more frames may follow, False at the end (a background
+    response's followers wait on it for events still being generated).
     """
 
     def __init__(
@@ -163,8 +166,10 @@ class FrameStream:
         rng_seed: int,
         media_type: str = "text/event-stream; charset=utf-8",
         extra_headers: dict[str, str] | None = None,
+        more: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.frames = frames
+        self.more = more
         self.n_tokens = n_tokens
         self.controls = controls
         self.on_error = on_error
@@ -210,24 +215,31 @@ class FrameStream:
         tiny = c.fault("tiny-writes")
         lateness = stats.lateness
         pacer = Pacer()
-        for k, (data, token) in enumerate(self.frames):
-            if drop and k >= drop.after:
-                raise DroppedConnection
-            if error and k >= error.after:
-                await self._write(send, self.on_error(k), tiny)
-                break
-            if stall and k == stall.after:
-                await asyncio.sleep(stall.seconds)
-                t0 += stall.seconds  # the rest of the schedule shifts by the stall
-            if token is not None and token < self.n_tokens:
-                while scheduled < token:  # frames name their tokens in order
-                    due_offset, scheduled = next(due_times), scheduled + 1
-                due = t0 + due_offset
-                await pacer.until(due)
-                lateness.append(time.perf_counter() - due)
+        frames, sent = iter(self.frames), 0
+        while True:
+            for k, (data, token) in enumerate(frames, sent):
+                if drop and k >= drop.after:
+                    raise DroppedConnection
+                if error and k >= error.after:
+                    await self._write(send, self.on_error(k), tiny)
+                    break
+                if stall and k == stall.after:
+                    await asyncio.sleep(stall.seconds)
+                    t0 += stall.seconds  # the rest of the schedule shifts by the stall
+                if token is not None and token < self.n_tokens:
+                    while scheduled < token:  # frames name their tokens in order
+                        due_offset, scheduled = next(due_times), scheduled + 1
+                    due = t0 + due_offset
+                    await pacer.until(due)
+                    lateness.append(time.perf_counter() - due)
+                else:
+                    await pacer.until()
+                await self._write(send, data, tiny)
+                sent = k + 1  # where the count goes on once more() brings frames
             else:
-                await pacer.until()
-            await self._write(send, data, tiny)
+                if self.more is not None and await self.more():
+                    continue
+            break
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     @staticmethod
