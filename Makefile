@@ -11,11 +11,12 @@ PORT   ?= 8888
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k sse"`.
 PYTEST_ARGS ?=
 
-.PHONY: lab test browser bench lint format strip clean help
+.PHONY: lab test room browser bench lint format strip clean help
 
 help:
 	@echo "make lab      set up, then open JupyterLab on notebooks/"
 	@echo "make test     set up and 'make browser', then run every test and notebook"
+	@echo "make room     only the room tests: a real JupyterHub, STREAMLAB_ROOM_LEARNERS=6 learners"
 	@echo "make browser  find Chromium/Chrome for the browser tests, or install it"
 	@echo "make bench    run the benchmarks in benchmarks/"
 	@echo "make lint     run ruff"
@@ -54,6 +55,11 @@ browser: $(STAMP)
 
 test: browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# A real JupyterHub with N learners (tests/room): the hub, its proxy and every
+# learner's server come from .venv; STREAMLAB_ROOM_LEARNERS=N seats N.
+room: browser
+	$(BIN)/python -m pytest -m room tests/room $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,9 @@ def cost(pid: int) -> ProcCost | None:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
     cpu = sum(int(x) for x in stat[11:15]) / ticks  # utime stime cutime cstime
-    hwm = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")), 0)
+    hwm = next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")), 0
+    )
     return ProcCost(cpu, hwm / 1024)
 
 
@@ -233,7 +236,9 @@ class Hub:
         assert self.proc is not None
         pids = {"hub": self.proc.pid}
         for pid in pids_with(self.marker):
-            if "configurable-http-proxy" in cmdline(pid) and "jupyterhub-singleuser" not in cmdline(pid):
+            if "configurable-http-proxy" in cmdline(pid) and "jupyterhub-singleuser" not in cmdline(
+                pid
+            ):
                 pids["proxy"] = pid
         return pids
 
@@ -243,9 +248,9 @@ class Hub:
             return
         if self.proc.poll() is None:
             try:
-                for user in self.api("GET", "/users").json():
-                    if user["servers"]:
-                        self.api("DELETE", f"/users/{user['name']}/server")
+                names = [u["name"] for u in self.api("GET", "/users").json() if u["servers"]]
+                with ThreadPoolExecutor(max(1, len(names))) as pool:  # each takes seconds
+                    list(pool.map(lambda n: self.api("DELETE", f"/users/{n}/server"), names))
             except (RuntimeError, httpx.TransportError):
                 pass
             deadline = time.monotonic() + timeout
@@ -364,7 +369,6 @@ class Learner:
                     raise CellError(code, error, "".join(text))
                 outputs.append("".join(text))
         return outputs
-
 
     async def close_session(self, session: str) -> None:
         (await self.client.delete(f"/api/sessions/{session}")).raise_for_status()
