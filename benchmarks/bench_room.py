@@ -72,6 +72,8 @@ def main() -> int:
         walls: dict[int, float] = {}
         runs_by_size: dict[int, list[NotebookRun]] = {}
         for k in sizes:
+            if k == sizes[-1]:  # the servers' own CPU during the largest round
+                server_before = {name: cost(hub.server_pid(name)) for name in names}
             t = time.perf_counter()
             runs = asyncio.run(_round(hub, names[:k], notebooks))
             walls[k] = time.perf_counter() - t
@@ -97,21 +99,29 @@ def main() -> int:
         mem = max(r.kernel.peak_mb for r in mine)
         print(f"{nb:<28} {cpu:>12.2f} {mem:>15.0f}")
     server_mb = max(c.peak_mb for c in servers.values() if c)
-    server_cpu = statistics.median(c.cpu_s for c in servers.values() if c)
-    print(f"{'single-user server':<28} {server_cpu:>12.2f} {server_mb:>15.0f}  (whole run)")
+    server_cpu = statistics.median(
+        servers[name].cpu_s - server_before[name].cpu_s
+        for name in names
+        if servers[name] and server_before[name]
+    )
+    print(f"{'single-user server':<28} {server_cpu:>12.2f} {server_mb:>15.0f}  (largest round)")
     for k in own:
         if before.get(k) and after.get(k):
             spent = after[k].cpu_s - before[k].cpu_s
             print(f"{k:<28} {spent:>12.2f} {after[k].peak_mb:>15.0f}  (during the rounds)")
 
     # Sizing: a learner's CPU (largest round) against the wall time of the smallest round.
-    cpu_learner = sum(r.kernel.cpu_s for r in last if r.kernel) / len(set(r.user for r in last))
+    kernel_cpu = sum(r.kernel.cpu_s for r in last if r.kernel) / len({r.user for r in last})
+    cpu_learner = kernel_cpu + server_cpu
     kernel_mb = max(r.kernel.peak_mb for r in last if r.kernel)
     wall_alone = walls[sizes[0]]
     per_core = wall_alone / cpu_learner if cpu_learner else float("inf")
     print("\nsizing")
     print(f"memory per learner (server + one kernel, peaks): {server_mb + kernel_mb:.0f} MB")
-    print(f"CPU per learner's Run All: {cpu_learner:.1f} s; alone it takes {wall_alone:.1f} s")
+    print(
+        f"CPU per learner's Run All: {cpu_learner:.1f} s (kernels {kernel_cpu:.1f}, server "
+        f"{server_cpu:.1f}); alone it takes {wall_alone:.1f} s"
+    )
     print(f"learners per core pressing Run All together: {per_core:.1f}")
     if len(sizes) > 1:
         print(f"slowdown with {n} at once on {cores} cores: {walls[n] / walls[sizes[0]]:.1f}x")

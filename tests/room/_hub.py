@@ -54,6 +54,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+GUIDE = ROOT / "notebooks" / "README.md"
+
+
+def guide_snippet() -> str:
+    """The ``jupyterhub_config.py`` snippet of the guide's "Running a room" section."""
+    text = GUIDE.read_text()
+    section = text[text.index("## Running a room") :]
+    section = section[: section.index("\n## ", 1)]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start : section.index("```", start)]
+
+
 def hub_config(*, port: int, hub_port: int, proxy_api_port: int, token: str, home: Path) -> str:
     """The ``jupyterhub_config.py`` of the test room (the guide's snippet, plus test plumbing)."""
     allow_root = ', "--ServerApp.allow_root=True"' if os.geteuid() == 0 else ""
@@ -71,7 +83,6 @@ c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = {str(home / "{username}")!r}
 c.Spawner.cmd = [{str(BIN / "jupyterhub-singleuser")!r}]
 c.Spawner.args = ["--ServerApp.iopub_msg_rate_limit=0"{allow_root}]
-c.Spawner.environment = {{"STREAMLAB_ROOM": {os.environ["STREAMLAB_ROOM"]!r}}}
 c.Spawner.start_timeout = 60
 c.Spawner.http_timeout = 60
 c.JupyterHub.services = [{{"name": "room-test", "api_token": {token!r}}}]
@@ -82,6 +93,9 @@ c.JupyterHub.load_roles = [{{
 }}]
 c.JupyterHub.cleanup_servers = True
 c.JupyterHub.cleanup_proxy = True
+# The guide's snippet, as TLJH would load it from jupyterhub_config.d:
+{guide_snippet()}
+c.Spawner.environment["STREAMLAB_ROOM"] = {os.environ["STREAMLAB_ROOM"]!r}
 """
 
 
@@ -123,14 +137,18 @@ class ProcCost:
 
 
 def cost(pid: int) -> ProcCost | None:
-    """CPU (user + system, this process and its waited-for children) and VmHWM of ``pid``."""
+    """CPU (user + system of this process alone) and VmHWM of ``pid``.
+
+    Not its children's: a server reaps the kernels it stopped, whose CPU would
+    then count twice (the kernel's own cost is read while it runs).
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
-    cpu = sum(int(x) for x in stat[11:15]) / ticks  # utime stime cutime cstime
+    cpu = (int(stat[11]) + int(stat[12])) / ticks  # utime, stime
     hwm = next(
         (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")), 0
     )
@@ -151,6 +169,12 @@ class Hub:
     proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> Hub:
+        for tool in ("jupyterhub", "configurable-http-proxy", "jupyterhub-singleuser"):
+            if not (BIN / tool).exists():
+                raise RuntimeError(
+                    f"{BIN / tool} is missing: the room needs JupyterHub and its proxy in this "
+                    "environment (pip install -e '.[dev]', as `make room` does)"
+                )
         os.environ["STREAMLAB_ROOM"] = self.marker  # inherited by the hub and its proxy
         home = self.workdir / "home"
         home.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.room
 
 # Learner A's kernel: its provider (through get_provider, as the notebooks do) and a relay.
 A_CODE = """
-import json, streamlab
+import json, os, streamlab
 from streamlab.relay import create_relay_app, run_app, scripted_source, time_stream
 provider = streamlab.get_provider()
 mine = provider.openai(max_retries=0).models.list().data[0].id
@@ -26,7 +26,8 @@ words = [f"word{i} " for i in range(40)]
 relay_server = run_app(create_relay_app(scripted_source(words, first_delay=0.2, delay=0.05)))
 own = time_stream(relay_server.url + "/events")
 print(json.dumps({"provider": provider.server.base_url, "relay": relay_server.url,
-                  "browser": relay_server.browser_url, "model": mine, "own_relay": own.last_event}))
+                  "browser": relay_server.browser_url, "model": mine, "own_relay": own.last_event,
+                  "env": {k: os.environ.get(k) for k in ("STREAMLAB_PROVIDER", "MEM_LIMIT", "CPU_LIMIT")}}))
 """
 
 # Learner B's kernel: what another learner's code can try on the same 127.0.0.1.
@@ -80,6 +81,15 @@ def learner_a(room):
         await a.aclose()
 
     asyncio.run(stop())
+
+
+def test_the_hub_loads_the_guides_config_snippet(room, learner_a):
+    from _hub import guide_snippet
+
+    assert "c.Spawner" in guide_snippet()
+    assert "not recognized" not in room.log.read_text(), room.log_tail()
+    env = learner_a["env"]
+    assert env["STREAMLAB_PROVIDER"] == "local" and env["MEM_LIMIT"] and env["CPU_LIMIT"], env
 
 
 def test_learner_b_cannot_use_a_provider_or_read_a_relay(room, learner_a):
