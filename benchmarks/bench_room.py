@@ -19,6 +19,12 @@ other load on a shared machine stretches wall times more than those.
 Not part of pytest, except ``--quick`` (2 learners, notebook 00, one round).
 
 Run: ``.venv/bin/python benchmarks/bench_room.py [--learners N] [--quick]``
+
+Measured (2026-12, 2 cores x86_64 shared with other work, 6 learners): Run
+All of 00 then 07 took 25 / 41 / 40 s with 1 / 3 / 6 learners at once;
+kernel CPU 5.0 s (00) and 3.0 s (07), peaks 180 and 107 MB; single-user
+server 1.7 s, 146 MB; hub 0.4 s, 122 MB; proxy 4.7 s, 33 MB: 327 MB and
+2.6 learners per core. The guide's "Running a room" table quotes these.
 """
 
 from __future__ import annotations
