@@ -17,13 +17,14 @@ COURSE_LOCK := requirements/course.lock.txt
 # `make test-latest`: a throwaway venv at the newest releases, not the lock.
 LATEST ?= .venv-latest
 
-.PHONY: lab test test-latest lock browser bench lint format strip clean help
+.PHONY: lab test test-latest lock room browser bench lint format strip clean help
 
 help:
 	@echo "make lab      set up, then open JupyterLab on notebooks/"
 	@echo "make test     set up and 'make browser', then run every test and notebook"
 	@echo "make test-latest  the unit tests and notebooks at the newest releases, not the lock"
 	@echo "make lock     re-resolve requirements/*.lock.txt at today's newest releases"
+	@echo "make room     only the room tests: a real JupyterHub, STREAMLAB_ROOM_LEARNERS=6 learners"
 	@echo "make browser  find Chromium/Chrome for the browser tests, or install it"
 	@echo "make bench    run the benchmarks in benchmarks/"
 	@echo "make lint     run ruff"
@@ -90,6 +91,11 @@ test-latest: $(STAMP)
 	$(LATEST)/bin/python .ci/lockfile.py drift
 	STREAMLAB_UNLOCKED=1 $(LATEST)/bin/python -m pytest -n 2 --dist loadfile -p no:cacheprovider -m "not browser" \
 	  --ignore=tests/browser --ignore=tests/test_coinstall.py --ignore=tests/room $(PYTEST_ARGS)
+
+# A real JupyterHub with N learners (tests/room): the hub, its proxy and every
+# learner's server come from .venv; STREAMLAB_ROOM_LEARNERS=N seats N.
+room: browser
+	$(BIN)/python -m pytest -m room tests/room $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -21,6 +21,8 @@ RUNS = {
         ["bench_provider.py", "--only", "c", "--streams", "12", "--tokens", "40", "--ramp-ms", "0"],
         "longest event-loop stall",
     ),
+    # A real JupyterHub with 2 learners running notebook 00 (~60 s).
+    "room": (["bench_room.py", "--quick"], "learners per core"),
 }
 
 

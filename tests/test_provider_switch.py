@@ -167,3 +167,80 @@ def test_cors_for_browser_lessons(local_server):
         "access-control-allow-origin"
         not in httpx.get(local_server.base_url + "/lesson/events?count=1").headers
     )
+
+
+@pytest.fixture
+def hub_server(env):
+    """The shared local server as a JupyterHub kernel starts it (then stopped, the old one back)."""
+    from streamlab.provider import switch
+
+    env.setenv("JUPYTERHUB_API_TOKEN", "hub-token-for-this-learner")
+    env.setattr(switch, "_shared", None)
+    server = switch.shared_server()
+    yield server
+    server.stop()
+
+
+def test_on_a_hub_the_shared_server_wants_its_own_fresh_key(hub_server, env):
+    p = get_provider()
+    assert p.server is hub_server and hub_server.settings.api_key.startswith("sk-streamlab-")
+    assert "sk-streamlab-" not in repr(hub_server) + repr(p)  # never shown
+    fast = {"x-streamlab-ttft-ms": "0", "x-streamlab-tokens-per-second": "0"}
+    assert p.openai(max_retries=0).responses.create(model=p.model, input="hi", extra_headers=fast)
+    message = p.anthropic(max_retries=0).messages.create(
+        model=p.anthropic_model,
+        max_tokens=3,
+        messages=[{"role": "user", "content": "hi"}],
+        extra_headers=fast,
+    )
+    assert message.stop_reason == "max_tokens"
+    # Another process on the same loopback knows only the port, or guesses the default key.
+    from streamlab.provider import switch
+
+    env.setattr(switch, "_shared", None)
+    other = switch.shared_server()
+    try:
+        assert other.settings.api_key != hub_server.settings.api_key  # fresh for every process
+    finally:
+        other.stop()
+    env.delenv("JUPYTERHUB_API_TOKEN")
+    assert not switch.on_shared_host()
+
+
+@pytest.mark.parametrize("key", [None, "sk-streamlab-local", "sk-guessed"])
+def test_a_hub_server_refuses_other_keys_on_every_api(hub_server, key):
+    import openai
+
+    base = hub_server.base_url
+    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
+    body = {"model": "streamlab-local", "stream": True}
+    for method, path, extra in [
+        ("POST", "/v1/responses", {"input": "hi"}),
+        ("POST", "/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}),
+        ("GET", "/v1/models", None),
+        ("GET", "/v1/models/streamlab-local", None),
+    ]:
+        r = httpx.request(
+            method, base + path, headers=headers, json=None if extra is None else body | extra
+        )
+        assert r.status_code == 401, path
+        error = r.json()["error"]
+        assert error["code"] == "invalid_api_key" and set(error) >= {"message", "type", "param"}
+    r = httpx.post(
+        base + "/v1/messages",
+        headers={} if key is None else {"x-api-key": key},
+        json={"model": "streamlab-local", "max_tokens": 3, "messages": []},
+    )
+    assert r.status_code == 401
+    assert r.json()["type"] == "error" and r.json()["error"]["type"] == "authentication_error"
+    # The SDKs raise their own 401 error, the WebSocket mode refuses the handshake the same way.
+    stranger = openai.OpenAI(
+        base_url=hub_server.openai_base_url, api_key=key or "sk-none", max_retries=0
+    )
+    with pytest.raises(openai.AuthenticationError):
+        stranger.models.list()
+    with pytest.raises(Exception) as refused:
+        with stranger.responses.connect() as conn:
+            conn.response.create(model="streamlab-local", input="hi")
+            next(iter(conn))
+    assert "401" in str(refused.value)

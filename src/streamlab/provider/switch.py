@@ -20,11 +20,18 @@ Environment variables:
 - ``STREAMLAB_TTFT_MS``, ``STREAMLAB_TOKENS_PER_SECOND``,
   ``STREAMLAB_JITTER_MS``: timing of the shared local server (e.g. all 0 in
   CI); per-request headers still win.
+
+On a shared host (JupyterHub: ``JUPYTERHUB_API_TOKEN`` or ``JUPYTERHUB_USER``
+set, see :func:`on_shared_host`), every learner's kernel starts its own local
+server on the same 127.0.0.1. There the shared server is started with a fresh
+random API key, which only this process's clients carry: another learner's
+code that finds the port gets the provider's 401, as with a wrong real key.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -79,17 +86,29 @@ def timing_from_env() -> dict[str, float]:
     return out
 
 
+#: The variables a JupyterHub single-user server sets for its kernels.
+HUB_VARIABLES = ("JUPYTERHUB_API_TOKEN", "JUPYTERHUB_USER")
+
+
+def on_shared_host() -> bool:
+    """True under JupyterHub, where other learners' code shares this machine's loopback."""
+    return any(os.environ.get(var) for var in HUB_VARIABLES)
+
+
 def shared_server() -> LocalServer:
     """The process-wide local server, started on first use.
 
     Default timing (first token ~300 ms, 30 tokens/s) unless the
     STREAMLAB_TTFT_MS / STREAMLAB_TOKENS_PER_SECOND / STREAMLAB_JITTER_MS
-    environment variables say otherwise.
+    environment variables say otherwise. On a shared host it requires a
+    fresh random API key (``Provider``'s clients carry it; see the module
+    docstring).
     """
     global _shared
     with _shared_lock:
         if _shared is None or not _shared.running:
-            _shared = serve(**timing_from_env())
+            key = "sk-streamlab-" + secrets.token_urlsafe(24) if on_shared_host() else None
+            _shared = serve(api_key=key, **timing_from_env())
         return _shared
 
 

@@ -7,6 +7,8 @@
   Starlette's ``GZipMiddleware`` did before 1.5 and many proxies still do.
 - :func:`run_app`: any ASGI app on a free port in a background thread, so a
   notebook (whose kernel already runs an event loop) can serve and call it.
+  On a shared host (JupyterHub) its address ends with a secret path, so that
+  another learner on the same 127.0.0.1 cannot read this learner's streams.
 - :func:`time_stream`: what a client sees: time to headers, to the first
   event, to the end, and how many events and keep-alive comments arrived.
 - :func:`watch_held`: what a client sees of a :class:`~streamlab.relay.HeldSource`
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import socket
 import threading
 import time
@@ -40,6 +43,8 @@ __all__ = [
     "NaiveGZipMiddleware",
     "RunningApp",
     "run_app",
+    "SecretPath",
+    "process_secret",
     "StreamTiming",
     "time_stream",
     "HeldWatch",
@@ -210,19 +215,80 @@ def browser_url(url: str) -> str:
 
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
     if prefix and importlib.util.find_spec("jupyter_server_proxy") is not None:
-        port = urlsplit(url).port
-        return f"{prefix.rstrip('/')}/proxy/{port}/"
+        parts = urlsplit(url)  # the path keeps run_app's secret, if any
+        return f"{prefix.rstrip('/')}/proxy/{parts.port}{parts.path.rstrip('/')}/"
     return url.rstrip("/") + "/"
 
 
-def run_app(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningApp:
+_process_secret: str | None = None
+
+
+def process_secret() -> str:
+    """This process's random secret path segment for :func:`run_app` (made on first use)."""
+    global _process_secret
+    if _process_secret is None:
+        _process_secret = secrets.token_urlsafe(18)
+    return _process_secret
+
+
+class SecretPath:
+    """Serve ``app`` only under ``/<secret>/``; anything else gets 403 (a closed WebSocket).
+
+    The prefix is removed before ``app`` sees the path, so its routes, and
+    the relative links of its pages, stay as they are. Who knows the
+    address can use it, as with Jupyter's own token in a URL: keep it to
+    yourself.
+    """
+
+    def __init__(self, app: ASGIApp, secret: str) -> None:
+        self.app = app
+        self.prefix = "/" + secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+        elif path == self.prefix or path.startswith(self.prefix + "/"):
+            rest = path[len(self.prefix) :] or "/"
+            await self.app({**scope, "path": rest, "raw_path": rest.encode()}, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+        else:
+            refused = Response(
+                json.dumps(
+                    {
+                        "error": "this server answers only under its secret path: use the "
+                        "address run_app() gave (RunningApp.url) in the kernel that started it"
+                    }
+                ),
+                status_code=403,
+                media_type="application/json",
+            )
+            await refused(scope, receive, send)
+
+
+def run_app(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, private: bool | None = None
+) -> RunningApp:
     """Serve ``app`` on ``host:port`` (0: a free port) in a daemon thread; return when ready.
 
     A notebook's kernel already runs an event loop, so a server cannot run
     in the cell's loop; uvicorn gets its own loop in its own thread, and the
     notebook calls it over a real socket, as a browser would.
+
+    ``private`` (default: on a shared host such as JupyterHub, where every
+    learner's kernel listens on the same 127.0.0.1) serves ``app`` only
+    under this process's secret path (:class:`SecretPath`):
+    ``RunningApp.url`` then ends with it, and ``url + "/events"`` works as
+    before, while a request without it gets 403.
     """
     import uvicorn
+
+    from streamlab.provider.switch import on_shared_host
+
+    secret = process_secret() if (on_shared_host() if private is None else private) else None
+    if secret is not None:
+        app = SecretPath(app, secret)
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -237,7 +303,8 @@ def run_app(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningApp:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError(f"the app did not start on {host}:{port}")
         time.sleep(0.01)
-    return RunningApp(f"http://{host}:{port}", server, thread)
+    path = "" if secret is None else "/" + secret
+    return RunningApp(f"http://{host}:{port}{path}", server, thread)
 
 
 @dataclass
