@@ -35,6 +35,7 @@ from streamlab.provider.common import (
     new_id,
     now,
     off_loop,
+    positive_int,
     request_body,
     respond,
     stream_options,
@@ -327,15 +328,7 @@ def _max_tokens(body: dict[str, Any]) -> int | None:
     """``max_completion_tokens``, or the older ``max_tokens``; each error names the one sent."""
     value = None
     for name in ("max_tokens", "max_completion_tokens"):
-        given = field(body, name, int)
-        if given is not None and given < 1:
-            raise ProviderError(
-                400,
-                f"Invalid '{name}': integer below minimum value. Expected a value >= 1, "
-                f"but got {given} instead.",
-                param=name,
-                code="integer_below_min_value",
-            )
+        given = positive_int(body, name)
         value = given if given is not None else value
     return value
 
