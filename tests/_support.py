@@ -19,6 +19,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PROMPT = "Explain server-sent events in three sentences."
 
 
+def pyproject_requirements(*extras: str) -> list[Any]:
+    """pyproject.toml's core requirements plus those of ``extras`` (self-references left out)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = list(project["dependencies"])
+    for extra in extras:
+        lines += project["optional-dependencies"][extra]
+    return [r for r in map(Requirement, lines) if r.name != "streamlab"]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as s:

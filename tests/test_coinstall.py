@@ -18,10 +18,9 @@ import subprocess
 import sys
 
 import pytest
-from _support import ROOT
+from _support import ROOT, pyproject_requirements
 from packaging.requirements import Requirement
 from packaging.version import Version
-from test_foundation import _pyproject_requirements
 
 FRAMEWORKS = ("openai-agents", "pydantic-ai", "langchain-openai", "litellm")
 
@@ -48,7 +47,10 @@ def test_streamlab_resolves_beside_the_agent_frameworks(tmp_path, extra, framewo
         i["metadata"]["name"].lower(): i["metadata"]["version"]
         for i in json.loads(report.read_text())["install"]
     }
-    floors = _pyproject_requirements(*(["course"] if extra else []))
+    floors = {
+        r.name.lower(): str(r.specifier)
+        for r in pyproject_requirements(*(["course"] if extra else []))
+    }
     for name in sorted(set(floors) & {"openai", "anthropic", "websockets", "starlette", "uvicorn"}):
         spec = Requirement(f"{name}{floors[name]}").specifier
         assert Version(picked[name]) in spec, f"pip picked {name} {picked[name]}, not {spec}"

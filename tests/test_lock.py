@@ -10,13 +10,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import tomllib
 from importlib import metadata
 
 import pytest
 import yaml
-from _support import ROOT
-from packaging.requirements import Requirement
+from _support import ROOT, pyproject_requirements
 from packaging.utils import canonicalize_name
 
 _spec = importlib.util.spec_from_file_location("lockfile", ROOT / ".ci" / "lockfile.py")
@@ -26,15 +24,6 @@ _spec.loader.exec_module(lockfile)
 DEV, COURSE = lockfile.DEV_LOCK, lockfile.COURSE_LOCK
 
 
-def _requirements(*extras: str) -> list[Requirement]:
-    """pyproject.toml's core requirements plus those of ``extras`` (self-references left out)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    lines = list(project["dependencies"])
-    for extra in extras:
-        lines += project["optional-dependencies"][extra]
-    return [r for r in map(Requirement, lines) if r.name != "streamlab"]
-
-
 @pytest.mark.parametrize("lock, extras", [(DEV, ("course", "dev")), (COURSE, ("course",))])
 def test_the_lock_satisfies_pyproject(lock, extras):
     """Every direct requirement is pinned, for every Python the markers name, inside its range."""
@@ -42,7 +31,7 @@ def test_the_lock_satisfies_pyproject(lock, extras):
     for name, version, _marker in lockfile.read_lock(lock):
         pins.setdefault(name, []).append(version)
     problems = []
-    for req in _requirements(*extras):
+    for req in pyproject_requirements(*extras):
         versions = pins.get(canonicalize_name(req.name))
         if not versions:
             problems.append(f"{req} is not in {lock.name}")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 import websockets
+import websockets.sync.client
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 
@@ -41,7 +40,8 @@ def test_a_proxy_in_front_of_a_private_relay_forwards_under_the_secret():
         assert time_stream(proxy.url + "/events").last_event == "done"
 
 
-async def test_private_websocket_route_refuses_the_handshake_without_the_secret():
+def test_private_websocket_route_refuses_the_handshake_without_the_secret():
+    # Sync on purpose: a sync client needs no event loop in the test's thread.
     async def hello(ws):
         await ws.accept()
         await ws.send_text("hello")
@@ -49,10 +49,10 @@ async def test_private_websocket_route_refuses_the_handshake_without_the_secret(
 
     with run_app(Starlette(routes=[WebSocketRoute("/ws", hello)]), private=True) as running:
         ws_url = running.url.replace("http", "ws", 1)
-        async with websockets.connect(ws_url + "/ws") as ws:
-            assert await asyncio.wait_for(ws.recv(), 5) == "hello"
+        with websockets.sync.client.connect(ws_url + "/ws") as ws:
+            assert ws.recv(timeout=5) == "hello"
         with pytest.raises(websockets.InvalidStatus) as refused:
-            await websockets.connect(ws_url.rsplit("/", 1)[0] + "/ws")
+            websockets.sync.client.connect(ws_url.rsplit("/", 1)[0] + "/ws")
         assert refused.value.response.status_code == 403
 
 
