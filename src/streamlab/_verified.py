@@ -9,7 +9,7 @@ LOCKED_ON = "2026-12-08"
 VERIFIED: dict[str, tuple[str, str]] = {
     "openai": ("3.31", "3.63.0"),
     "anthropic": ("2.5", "2.17.0"),
-    "jupyterlab": ("4.6", "4.6.6"),
+    "jupyterlab": ("4.6", "4.6.7"),
     "ipywidgets": ("8.1", "8.1.9"),
     "ipykernel": ("7.4", "7.4.0"),
 }
