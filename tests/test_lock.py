@@ -112,3 +112,41 @@ def test_drift_lists_what_differs(tmp_path):
         f"openai==0.0.1 \\\n    --hash=sha256:{'0' * 64}\nhttpx=={metadata.version('httpx')}\n"
     )
     assert lockfile.drift(fake) == [("openai", "0.0.1", real)]
+
+
+def test_info_prints_the_verified_versions_beside_the_installed():
+    import subprocess
+    import sys
+
+    from streamlab._verified import VERIFIED
+
+    env = {**os.environ, "STREAMLAB_REHEARSE": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "streamlab", "info"], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    (row,) = [line for line in out.stdout.splitlines() if line.split()[:1] == ["openai"]]
+    assert row.split()[1] == metadata.version("openai")
+    assert f"{VERIFIED['openai'][1]} (>= {VERIFIED['openai'][0]})" in row
+    assert "gpt-5-mini" in out.stdout  # rehearsal names the real default models
+
+
+def test_check_versions_warns_in_one_line_outside_the_range(monkeypatch, capsys):
+    from streamlab import versions
+
+    assert versions.check_versions() is None or os.environ.get("STREAMLAB_UNLOCKED")
+    installed = metadata.version("openai")
+    monkeypatch.setitem(versions.VERIFIED, "openai", ("0.1", "0.2"))
+    line = versions.check_versions()
+    assert line and "\n" not in line and f"openai {installed} is newer" in line
+    assert capsys.readouterr().out.strip() == line
+    monkeypatch.setitem(versions.VERIFIED, "openai", ("999.0", "999.1"))
+    assert "is older" in versions.check_versions()
+
+
+def test_notebook_00_checks_the_versions_first():
+    import json
+
+    nb = json.loads((ROOT / "notebooks" / "00-why-stream.ipynb").read_text())
+    first = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert "streamlab.check_versions()" in "".join(first["source"])
