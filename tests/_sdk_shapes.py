@@ -60,27 +60,32 @@ def model_for(value: dict[str, Any], tp: Any) -> type[BaseModel] | None:
     return min(models, key=absent)
 
 
-def missing_fields(value: Any, tp: Any, out: set[str] | None = None) -> set[str]:
-    """Fields declared by ``tp`` (recursively) that ``value`` lacks."""
+def missing_fields(
+    value: Any, tp: Any, out: set[str] | None = None, declared: set[str] | None = None
+) -> set[str]:
+    """Fields declared by ``tp`` (recursively) that ``value`` lacks; ``declared`` collects all seen."""
     out = set() if out is None else out
     if value is None:
         return out
     if isinstance(value, dict) and (cls := model_for(value, tp)) is not None:
         for name, f in cls.model_fields.items():
             key = f.alias or name
+            field_id = f"{cls.__module__.split('.')[0]}:{cls.__name__}.{name}"
+            if declared is not None:
+                declared.add(field_id)
             if key not in value:
-                out.add(f"{cls.__module__.split('.')[0]}:{cls.__name__}.{name}")
+                out.add(field_id)
             else:
-                missing_fields(value[key], f.annotation, out)
+                missing_fields(value[key], f.annotation, out, declared)
         return out
     for m in members(tp):
         origin, args = typing.get_origin(m), typing.get_args(m)
         if origin is list and isinstance(value, list) and args:
             for item in value:
-                missing_fields(item, args[0], out)
+                missing_fields(item, args[0], out, declared)
             return out
         if origin is dict and isinstance(value, dict) and len(args) == 2:
             for item in value.values():
-                missing_fields(item, args[1], out)
+                missing_fields(item, args[1], out, declared)
             return out
     return out
