@@ -34,11 +34,13 @@ class VersionRow:
         """ "verified", "older" (below the floor), "newer" (past the lock), or "missing"."""
         if self.installed is None:
             return "missing"
-        here = _release(self.installed)
+        here, verified = _release(self.installed), _release(self.verified)
         if here < _release(self.floor):
             return "older"
-        if here > _release(self.verified) or here == _release(self.verified) != _exact(self):
-            return "newer"  # past the lock, or a pre-release / local build of the same number
+        if here > verified:
+            return "newer"
+        if here == verified and not re.fullmatch(r"[\d.]+", self.installed):
+            return "newer"  # a pre-release or local build of the verified number
         return "verified"
 
 
@@ -46,10 +48,6 @@ def _release(version: str) -> tuple[int, ...]:
     """The release numbers of a version string ("3.63.0rc1" -> (3, 63, 0)), without packaging."""
     m = re.match(r"\d+(?:\.\d+)*", version)
     return tuple(int(x) for x in m.group().split(".")) if m else (0,)
-
-
-def _exact(row: VersionRow) -> tuple[int, ...]:
-    return _release(row.verified) if row.installed == row.verified else ()
 
 
 def version_table() -> list[VersionRow]:
